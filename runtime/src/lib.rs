@@ -1,0 +1,2 @@
+//! rampart's container core.
+pub mod seccomp;
