@@ -1,2 +1,39 @@
-//! rampart's container core.
+//! rampart's container core: spec → validated plan → process tree → rootfs → confinement → exec.
+//!
+//! - `spec`, `plan`: load config.json and validate it into a typed `Plan` before any process exists.
+//! - `container`: the lifecycle commands; `state`: the state directory and its lock.
+//! - `process`, `init`: the runtime clones the init, which sets up the container and execs.
+//! - `namespaces`, `userns`: namespaces and id mappings.
+//! - `rootfs`, `mounts`, `paths`, `devices`, `masked_paths`: the container's filesystem.
+//! - `cgroups`: resource limits through libcgroups.
+//! - `capabilities`, `identity`, `rlimits`, `sysctl`, `seccomp`: confinement of the process.
+//! - `hooks`: OCI hooks; `logging`: runc-compatible logs; `default_spec`: `rampart spec`.
+//! - `syscalls`: the only place with raw syscalls (unsafe, each with a SAFETY note).
+
+pub mod capabilities;
+pub mod cgroups;
+pub mod container;
+pub mod default_spec;
+pub mod devices;
+pub mod hooks;
+pub mod identity;
+pub mod init;
+pub mod logging;
+pub mod masked_paths;
+pub mod mounts;
+pub mod namespaces;
+pub mod paths;
+pub mod plan;
+pub mod process;
+pub mod rlimits;
+pub mod rootfs;
 pub mod seccomp;
+pub mod signals;
+pub mod spec;
+pub mod state;
+pub mod syscalls;
+pub mod sysctl;
+pub mod userns;
+
+/// The OCI runtime spec version rampart implements.
+pub const OCI_VERSION: &str = "1.2.0";

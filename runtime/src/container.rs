@@ -1,0 +1,501 @@
+//! The lifecycle commands: create, start, run, state, kill, delete, list. Each one takes the
+//! state directory's lock for the id it works on, so operations on one container are serialized.
+
+use crate::cgroups::{self, Cgroup, CgroupError, Driver};
+use crate::hooks::{self, HookError};
+use crate::init::InitContext;
+use crate::logging;
+use crate::namespaces::{self, Kind};
+use crate::plan::{self, PlanError};
+use crate::process::{self, ProcessError};
+use crate::spec::{self, SpecError};
+use crate::state::{self, ContainerDir, State, StateError, Status};
+use crate::syscalls;
+use crate::userns::{self, UsernsError};
+use std::io;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Namespace(#[from] namespaces::NamespaceError),
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    #[error(transparent)]
+    Userns(#[from] UsernsError),
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+    #[error(transparent)]
+    Hook(#[from] HookError),
+    #[error("creating {path}: {err}")]
+    Fifo { path: PathBuf, err: io::Error },
+    #[error("writing oom_score_adj of pid {pid}: {err}")]
+    OomScoreAdj { pid: i32, err: io::Error },
+    #[error("writing pid file {path}: {err}")]
+    PidFile { path: PathBuf, err: io::Error },
+    #[error("cannot start container {id}: it is {status}, not created")]
+    NotCreated { id: String, status: &'static str },
+    #[error("starting container {id}: its init is gone: {err}")]
+    StartFifo { id: String, err: io::Error },
+    #[error("container {id} is not running")]
+    NotRunning { id: String },
+    #[error("cannot delete container {id} that is {status}: stop it first or use --force")]
+    NotStopped { id: String, status: &'static str },
+    #[error("signal {sig} to pid {pid}: {err}")]
+    Signal { sig: i32, pid: i32, err: io::Error },
+    #[error("container {id}: init pid {pid} did not exit after SIGKILL")]
+    KillTimeout { id: String, pid: i32 },
+    #[error("waiting for the container: {0}")]
+    Wait(io::Error),
+}
+
+/// Options of `create` (and the create half of `run`).
+#[derive(Clone, Debug)]
+pub struct CreateOptions {
+    pub root: PathBuf,
+    pub id: String,
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+    pub cgroup_driver: Driver,
+}
+
+/// The init of a container just created by this process (it is our child until we exit).
+pub struct Created {
+    pub pid: i32,
+}
+
+/// `create`: builds the container up to the point where only `start` is missing.
+pub fn create(o: &CreateOptions) -> Result<Created, Error> {
+    let bundle = spec::bundle_dir(&o.bundle)?;
+    let spec = spec::load(&bundle)?;
+    let plan = plan::build(&spec, &bundle, &o.id, o.console_socket.is_some())?;
+    let joins = namespaces::open_joins(&plan.namespaces)?;
+    let dir = ContainerDir::create(&o.root, &o.id)?;
+    match create_in(o, &plan, dir, joins) {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            // create_in cleaned up what it made; the directory is removed there too.
+            Err(e)
+        }
+    }
+}
+
+fn create_in(
+    o: &CreateOptions,
+    plan: &plan::Plan,
+    dir: ContainerDir,
+    joins: Vec<(Kind, PathBuf, std::os::fd::OwnedFd)>,
+) -> Result<Created, Error> {
+    let mut cleanup = Cleanup {
+        dir: Some(dir),
+        cgroup: None,
+        pid: None,
+    };
+    let cgroup = match o.cgroup_driver {
+        Driver::Disabled => None,
+        d => {
+            let cg = Cgroup::open(&plan.cgroup_path, &o.id, d)?;
+            cleanup.cgroup = Some((plan.cgroup_path.clone(), o.id.clone()));
+            Some(cg)
+        }
+    };
+    let dir = cleanup.dir.as_ref().ok_or(Error::NotRunning { id: o.id.clone() })?;
+    let fifo_path = dir.fifo_path();
+    nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o600)).map_err(
+        |e| Error::Fifo {
+            path: fifo_path.clone(),
+            err: e.into(),
+        },
+    )?;
+    // O_RDWR never blocks on a fifo; the init inherits this and blocks in read() until start.
+    let fifo = syscalls::open(&fifo_path, libc::O_RDWR, 0).map_err(|err| Error::Fifo {
+        path: fifo_path.clone(),
+        err,
+    })?;
+    let needs_cgroupfs = plan.mounts.iter().any(|m| m.is_fs("cgroup") || m.is_fs("cgroup2"));
+    let ctx = InitContext {
+        id: o.id.clone(),
+        fifo,
+        no_pivot: o.no_pivot,
+        no_new_keyring: o.no_new_keyring,
+        preserve_fds: o.preserve_fds,
+        joins,
+        cgroup_hierarchies: if needs_cgroupfs {
+            cgroups::container_mounts()
+        } else {
+            Vec::new()
+        },
+    };
+    let init = process::spawn_init(plan, &ctx)?;
+    drop(ctx);
+    cleanup.pid = Some(init.pid);
+
+    if plan.user_namespace() {
+        userns::write_maps(init.pid, &plan.uid_maps, &plan.gid_maps)?;
+    }
+    // libcgroups creates the directories when the first task is added, so resources come after.
+    if let Some(cg) = &cgroup {
+        cg.add(init.pid)?;
+        if let Some(r) = &plan.resources {
+            cg.apply(r)?;
+        }
+    }
+    if let Some(adj) = plan.process.oom_score_adj {
+        std::fs::write(format!("/proc/{}/oom_score_adj", init.pid), adj.to_string())
+            .map_err(|err| Error::OomScoreAdj { pid: init.pid, err })?;
+    }
+    let state = State {
+        oci_version: plan.oci_version.clone(),
+        id: o.id.clone(),
+        pid: init.pid,
+        pid_start_time: state::process_start_time(init.pid).unwrap_or(0),
+        bundle: plan.bundle.clone(),
+        rootfs: plan.rootfs.clone(),
+        annotations: plan.annotations.clone(),
+        created: logging::rfc3339_now(),
+        owner: String::new(),
+        cgroup_path: cgroup.as_ref().map(|c| c.path.clone()),
+        poststart: plan.hooks.poststart.clone(),
+        poststop: plan.hooks.poststop.clone(),
+        namespaces: all_namespaces(plan),
+        started: false,
+    };
+    dir.save(&state)?;
+    let creating = state.hook_json(Status::Creating);
+    hooks::run("prestart", &plan.hooks.prestart, &creating)?;
+    hooks::run("createRuntime", &plan.hooks.create_runtime, &creating)?;
+    init.go_and_wait_ready()?;
+    if let Some(p) = &o.pid_file {
+        write_pid_file(p, init.pid)?;
+    }
+    cleanup.disarm();
+    Ok(Created { pid: init.pid })
+}
+
+fn all_namespaces(plan: &plan::Plan) -> Vec<(String, i32)> {
+    [
+        Kind::User,
+        Kind::Mount,
+        Kind::Uts,
+        Kind::Ipc,
+        Kind::Net,
+        Kind::Pid,
+        Kind::Cgroup,
+        Kind::Time,
+    ]
+    .iter()
+    .filter(|k| plan.namespaces.has(**k))
+    .map(|k| (k.proc_name().to_string(), k.flag()))
+    .collect()
+}
+
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<(), Error> {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    state::write_atomic(&abs, pid.to_string().as_bytes()).map_err(|err| Error::PidFile {
+        path: abs.clone(),
+        err,
+    })
+}
+
+/// Undoes a failed create: kills and reaps the init, removes the cgroup and the state directory.
+struct Cleanup {
+    dir: Option<ContainerDir>,
+    /// (cgroup path, container id) of a cgroup this create made.
+    cgroup: Option<(PathBuf, String)>,
+    pid: Option<i32>,
+}
+
+impl Cleanup {
+    fn disarm(&mut self) {
+        self.dir = None;
+        self.cgroup = None;
+        self.pid = None;
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            // SAFETY: the pid is our own child, not yet reaped, so it cannot have been reused.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+        }
+        if let Some((path, id)) = self.cgroup.take() {
+            if let Err(e) = Cgroup::open(&path, &id, Driver::Cgroupfs).and_then(|cg| cg.remove()) {
+                logging::warn(&e.to_string());
+            }
+        }
+        if let Some(dir) = self.dir.take() {
+            if let Err(e) = dir.remove() {
+                logging::warn(&e.to_string());
+            }
+        }
+    }
+}
+
+/// The status of a container, derived from its init process and the fifo.
+pub fn status_of(dir: &ContainerDir, st: &State) -> Status {
+    if state::process_start_time(st.pid) != Some(st.pid_start_time) {
+        return Status::Stopped;
+    }
+    if !st.started && dir.fifo_path().exists() {
+        return Status::Created;
+    }
+    if st.cgroup_path.as_deref().is_some_and(cgroups::is_frozen) {
+        return Status::Paused;
+    }
+    Status::Running
+}
+
+/// `start`: lets a created container's init exec the workload, then runs poststart hooks.
+pub fn start(root: &Path, id: &str) -> Result<(), Error> {
+    let dir = ContainerDir::open(root, id)?;
+    let mut st = dir.load()?;
+    let status = status_of(&dir, &st);
+    if status != Status::Created {
+        return Err(Error::NotCreated {
+            id: id.to_string(),
+            status: status.as_str(),
+        });
+    }
+    let fifo_path = dir.fifo_path();
+    // O_NONBLOCK: if the init died there is no reader and we get ENXIO instead of hanging.
+    let fifo = syscalls::open(&fifo_path, libc::O_WRONLY | libc::O_NONBLOCK, 0).map_err(|err| {
+        Error::StartFifo {
+            id: id.to_string(),
+            err,
+        }
+    })?;
+    syscalls::write_all_fd(fifo.as_fd(), b"0").map_err(|err| Error::StartFifo {
+        id: id.to_string(),
+        err,
+    })?;
+    drop(fifo);
+    let _ = std::fs::remove_file(&fifo_path);
+    st.started = true;
+    dir.save(&st)?;
+    // The runtime spec: a failing poststart hook is logged, the lifecycle goes on.
+    let running = st.hook_json(Status::Running);
+    for h in &st.poststart {
+        if let Err(e) = hooks::run("poststart", std::slice::from_ref(h), &running) {
+            logging::warn(&e.to_string());
+        }
+    }
+    Ok(())
+}
+
+/// `state`: the OCI state JSON.
+pub fn state(root: &Path, id: &str) -> Result<serde_json::Value, Error> {
+    let dir = ContainerDir::open(root, id)?;
+    let st = dir.load()?;
+    let status = status_of(&dir, &st);
+    Ok(st.oci_json(status))
+}
+
+/// `list`: the state of every container under the root.
+pub fn list(root: &Path) -> Result<Vec<serde_json::Value>, Error> {
+    let mut out = Vec::new();
+    for id in state::list_ids(root)? {
+        match state(root, &id) {
+            Ok(v) => out.push(v),
+            Err(e) => logging::warn(&format!("skipping {id}: {e}")),
+        }
+    }
+    Ok(out)
+}
+
+fn open_init(st: &State) -> Result<std::os::fd::OwnedFd, Error> {
+    let fd = syscalls::pidfd_open(st.pid).map_err(|_| Error::NotRunning { id: st.id.clone() })?;
+    // The pidfd pins the process; re-check it is still our init and not a reused pid.
+    if state::process_start_time(st.pid) != Some(st.pid_start_time) {
+        return Err(Error::NotRunning { id: st.id.clone() });
+    }
+    Ok(fd)
+}
+
+/// `kill`: sends a signal to the init, or with `all` to every process in the container's cgroup.
+pub fn kill(root: &Path, id: &str, sig: i32, all: bool, driver: Driver) -> Result<(), Error> {
+    let dir = ContainerDir::open(root, id)?;
+    let st = dir.load()?;
+    let status = status_of(&dir, &st);
+    if all {
+        if let (Some(path), true) = (&st.cgroup_path, driver != Driver::Disabled) {
+            let cg = Cgroup::open(path, id, Driver::Cgroupfs)?;
+            for pid in cg.pids()? {
+                // SAFETY: plain kill(2); processes in the container's cgroup belong to it.
+                unsafe { libc::kill(pid, sig) };
+            }
+            return Ok(());
+        }
+    }
+    if status == Status::Stopped {
+        return Err(Error::NotRunning { id: id.to_string() });
+    }
+    let fd = open_init(&st)?;
+    syscalls::pidfd_send_signal(fd.as_fd(), sig).map_err(|err| Error::Signal {
+        sig,
+        pid: st.pid,
+        err,
+    })
+}
+
+/// Waits until the process behind `pidfd` has exited (it need not be our child).
+fn wait_exit(pidfd: std::os::fd::BorrowedFd<'_>, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut pfd = libc::pollfd {
+            fd: std::os::fd::AsRawFd::as_raw_fd(&pidfd),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let r = unsafe { libc::poll(&mut pfd, 1, left.as_millis() as i32) };
+        if r > 0 {
+            return true;
+        }
+        if r == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return false;
+        }
+    }
+}
+
+/// `delete`: removes a stopped (or, with --force, any) container: its processes, cgroup and
+/// state. A created container is deleted without --force, as runc does.
+pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
+    let dir = match ContainerDir::open(root, id) {
+        Ok(d) => d,
+        Err(StateError::NotFound { .. }) if force => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let st = match dir.load() {
+        Ok(st) => st,
+        // A create that died half-way leaves a directory without a usable state: with --force
+        // there is nothing else to clean than the directory itself.
+        Err(e) if force => {
+            logging::warn(&format!("removing {id} with unreadable state: {e}"));
+            dir.remove()?;
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let status = status_of(&dir, &st);
+    match status {
+        Status::Stopped | Status::Created => {}
+        Status::Running | Status::Paused if force => {}
+        other => {
+            return Err(Error::NotStopped {
+                id: id.to_string(),
+                status: other.as_str(),
+            })
+        }
+    }
+    let cgroup = match &st.cgroup_path {
+        Some(p) => Some(Cgroup::open(p, id, Driver::Cgroupfs)?),
+        None => None,
+    };
+    if status != Status::Stopped {
+        if status == Status::Paused {
+            if let Some(cg) = &cgroup {
+                let _ = cg.freeze(false);
+            }
+        }
+        if let Ok(fd) = open_init(&st) {
+            let _ = syscalls::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
+            if let Some(cg) = &cgroup {
+                for pid in cg.pids().unwrap_or_default() {
+                    // SAFETY: plain kill(2) of the container's own processes.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            }
+            if !wait_exit(fd.as_fd(), Duration::from_secs(10)) {
+                return Err(Error::KillTimeout {
+                    id: id.to_string(),
+                    pid: st.pid,
+                });
+            }
+        }
+    }
+    if let Some(cg) = &cgroup {
+        cg.remove()?;
+    }
+    let stopped = st.hook_json(Status::Stopped);
+    for h in &st.poststop {
+        if let Err(e) = hooks::run("poststop", std::slice::from_ref(h), &stopped) {
+            logging::warn(&e.to_string());
+        }
+    }
+    dir.remove()?;
+    Ok(())
+}
+
+/// `run`: create + start, then (unless detached) wait for the workload, forwarding signals, and
+/// delete it. Returns the workload's exit code (128+N when killed by signal N).
+pub fn run(o: &CreateOptions, detach: bool) -> Result<i32, Error> {
+    // Block the signals we forward before the init exists, so none is lost; the init unblocks
+    // them before exec.
+    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::zeroed();
+    // SAFETY: sigfillset initialises the set we own; sigprocmask reads it.
+    unsafe {
+        libc::sigfillset(set.as_mut_ptr());
+        if !detach {
+            libc::sigprocmask(libc::SIG_BLOCK, set.as_ptr(), std::ptr::null_mut());
+        }
+    }
+    let created = create(o)?;
+    if let Err(e) = start(&o.root, &o.id) {
+        let _ = delete(&o.root, &o.id, true);
+        return Err(e);
+    }
+    if detach {
+        return Ok(0);
+    }
+    let code = loop {
+        let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
+        // SAFETY: `set` was initialised above; info is ours to fill.
+        let sig = unsafe { libc::sigwaitinfo(set.as_ptr(), info.as_mut_ptr()) };
+        if sig < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(Error::Wait(e));
+        }
+        if sig == libc::SIGCHLD {
+            let mut status = 0;
+            // SAFETY: waiting for our own child.
+            let r = unsafe { libc::waitpid(created.pid, &mut status, libc::WNOHANG) };
+            if r == created.pid {
+                if libc::WIFEXITED(status) {
+                    break libc::WEXITSTATUS(status);
+                }
+                if libc::WIFSIGNALED(status) {
+                    break 128 + libc::WTERMSIG(status);
+                }
+            }
+            continue;
+        }
+        // SAFETY: forwarding a signal to our own, not yet reaped, child.
+        unsafe { libc::kill(created.pid, sig) };
+    };
+    delete(&o.root, &o.id, true)?;
+    Ok(code)
+}

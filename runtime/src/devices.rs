@@ -1,0 +1,209 @@
+//! /dev inside the container: the default device nodes (when the config gives /dev its own tmpfs),
+//! the nodes listed in `linux.devices`, and the standard symlinks (/dev/fd, stdio, ptmx).
+//!
+//! Nodes are made with mknodat relative to a parent directory resolved inside the root. In a user
+//! namespace mknod is not allowed, so the host's node is bind-mounted onto an empty file instead.
+
+use crate::paths::{self, Kind, PathError};
+use crate::syscalls;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("device {path}: must be an absolute path under /dev")]
+    BadPath { path: PathBuf },
+    #[error("device {path}: type {typ:?} is not c, b, u or p")]
+    BadType { path: PathBuf, typ: String },
+    #[error("device {path}: {err}")]
+    Resolve { path: PathBuf, err: PathError },
+    #[error("device {path}: mknod: {err}")]
+    Mknod { path: PathBuf, err: io::Error },
+    #[error("device {path}: chown: {err}")]
+    Chown { path: PathBuf, err: io::Error },
+    #[error("device {path}: bind-mounting the host node: {err}")]
+    Bind { path: PathBuf, err: io::Error },
+    #[error("device {path}: symlink: {err}")]
+    Symlink { path: PathBuf, err: io::Error },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DevicePlan {
+    pub path: PathBuf,
+    /// S_IFCHR, S_IFBLK or S_IFIFO.
+    pub kind: u32,
+    pub major: u64,
+    pub minor: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// The nodes every container gets when its /dev is a fresh tmpfs (the runtime spec's list).
+pub fn defaults() -> Vec<DevicePlan> {
+    [
+        ("/dev/null", 1, 3),
+        ("/dev/zero", 1, 5),
+        ("/dev/full", 1, 7),
+        ("/dev/random", 1, 8),
+        ("/dev/urandom", 1, 9),
+        ("/dev/tty", 5, 0),
+    ]
+    .iter()
+    .map(|(p, major, minor)| DevicePlan {
+        path: PathBuf::from(p),
+        kind: libc::S_IFCHR,
+        major: *major,
+        minor: *minor,
+        mode: 0o666,
+        uid: 0,
+        gid: 0,
+    })
+    .collect()
+}
+
+pub fn plan(d: &oci_spec::runtime::LinuxDevice) -> Result<DevicePlan, DeviceError> {
+    use oci_spec::runtime::LinuxDeviceType as T;
+    let path = d.path().clone();
+    if !path.is_absolute() || !path.starts_with("/dev") {
+        return Err(DeviceError::BadPath { path });
+    }
+    let kind = match d.typ() {
+        T::C | T::U => libc::S_IFCHR,
+        T::B => libc::S_IFBLK,
+        T::P => libc::S_IFIFO,
+        other => {
+            return Err(DeviceError::BadType {
+                path,
+                typ: other.as_str().to_string(),
+            })
+        }
+    };
+    Ok(DevicePlan {
+        path,
+        kind,
+        major: d.major() as u64,
+        minor: d.minor() as u64,
+        mode: d.file_mode().unwrap_or(0o666) & 0o7777,
+        uid: d.uid().unwrap_or(0),
+        gid: d.gid().unwrap_or(0),
+    })
+}
+
+/// Creates one node inside the root. `bind` is true in a user namespace, where mknod fails.
+pub fn create(root: BorrowedFd<'_>, d: &DevicePlan, bind: bool) -> Result<(), DeviceError> {
+    let (dir, name) = paths::parent_in_root(root, &d.path).map_err(|err| DeviceError::Resolve {
+        path: d.path.clone(),
+        err,
+    })?;
+    if bind {
+        let dest = paths::create_in_root(root, &d.path, Kind::File).map_err(|err| {
+            DeviceError::Resolve {
+                path: d.path.clone(),
+                err,
+            }
+        })?;
+        let host = syscalls::open(&d.path, libc::O_PATH | libc::O_NOFOLLOW, 0)
+            .map_err(|err| DeviceError::Bind {
+                path: d.path.clone(),
+                err,
+            })?;
+        let tree = syscalls::open_tree(host.as_fd(), Path::new(""), syscalls::OPEN_TREE_CLONE)
+            .map_err(|err| DeviceError::Bind {
+                path: d.path.clone(),
+                err,
+            })?;
+        return syscalls::move_mount_fd(tree.as_fd(), dest.as_fd()).map_err(|err| {
+            DeviceError::Bind {
+                path: d.path.clone(),
+                err,
+            }
+        });
+    }
+    let dev = libc::makedev(d.major as u32, d.minor as u32);
+    match syscalls::mknodat(dir.as_fd(), &name, d.kind | d.mode, dev) {
+        Ok(()) => {}
+        // The image may ship the node already: replace nothing, but check below that it is ours.
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+        Err(err) => {
+            return Err(DeviceError::Mknod {
+                path: d.path.clone(),
+                err,
+            })
+        }
+    }
+    let node = syscalls::openat(dir.as_fd(), &name, libc::O_PATH | libc::O_NOFOLLOW, 0).map_err(
+        |err| DeviceError::Mknod {
+            path: d.path.clone(),
+            err,
+        },
+    )?;
+    let st = syscalls::fstat(node.as_fd()).map_err(|err| DeviceError::Mknod {
+        path: d.path.clone(),
+        err,
+    })?;
+    if st.st_mode & libc::S_IFMT != d.kind || (d.kind != libc::S_IFIFO && st.st_rdev != dev) {
+        return Err(DeviceError::Mknod {
+            path: d.path.clone(),
+            err: io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "a different file already exists at this path",
+            ),
+        });
+    }
+    // mknod's mode is filtered by the umask; set the exact mode through the O_PATH fd's magic link
+    // is not possible, so chmod relative to the directory without following links.
+    let cname = syscalls::cstr(&name).map_err(|err| DeviceError::Mknod {
+        path: d.path.clone(),
+        err,
+    })?;
+    // SAFETY: valid C string and directory fd; fchmodat does not follow the final symlink here
+    // because the node was just verified to be a device, not a link.
+    let r = unsafe {
+        libc::fchmodat(
+            std::os::fd::AsRawFd::as_raw_fd(&dir),
+            cname.as_ptr(),
+            d.mode as libc::mode_t,
+            0,
+        )
+    };
+    if r != 0 {
+        return Err(DeviceError::Mknod {
+            path: d.path.clone(),
+            err: io::Error::last_os_error(),
+        });
+    }
+    syscalls::fchown_fd(node.as_fd(), d.uid, d.gid).map_err(|err| DeviceError::Chown {
+        path: d.path.clone(),
+        err,
+    })
+}
+
+/// The standard /dev symlinks (runtime spec "Default Devices" and what runc adds).
+pub fn create_symlinks(root: BorrowedFd<'_>) -> Result<(), DeviceError> {
+    let mut links = vec![
+        ("/dev/fd", "/proc/self/fd"),
+        ("/dev/stdin", "/proc/self/fd/0"),
+        ("/dev/stdout", "/proc/self/fd/1"),
+        ("/dev/stderr", "/proc/self/fd/2"),
+        ("/dev/ptmx", "pts/ptmx"),
+    ];
+    if Path::new("/proc/kcore").exists() {
+        links.push(("/dev/core", "/proc/kcore"));
+    }
+    for (link, target) in links {
+        let path = PathBuf::from(link);
+        let (dir, name) =
+            paths::parent_in_root(root, &path).map_err(|err| DeviceError::Resolve {
+                path: path.clone(),
+                err,
+            })?;
+        match syscalls::symlinkat(Path::new(target), dir.as_fd(), &name) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+            Err(err) => return Err(DeviceError::Symlink { path, err }),
+        }
+    }
+    Ok(())
+}

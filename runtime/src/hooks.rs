@@ -1,0 +1,178 @@
+//! OCI hooks: each hook is a host program run with the container's state JSON on its stdin,
+//! optionally with a timeout after which it is killed. Where each kind runs (runtime or
+//! container namespace) is the caller's business; this module only runs a list in order.
+
+use crate::syscalls;
+use serde::{Deserialize, Serialize};
+use std::io::{self, Write};
+use std::os::fd::AsFd;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    #[error("{stage} hook {path}: path must be absolute")]
+    Relative { stage: &'static str, path: PathBuf },
+    #[error("{stage} hook {path}: timeout must be greater than zero")]
+    BadTimeout { stage: &'static str, path: PathBuf },
+    #[error("{stage} hook {path}: start: {err}")]
+    Spawn {
+        stage: &'static str,
+        path: PathBuf,
+        err: io::Error,
+    },
+    #[error("{stage} hook {path}: {what}")]
+    Failed {
+        stage: &'static str,
+        path: PathBuf,
+        what: String,
+    },
+    #[error("{stage} hook {path}: killed after the {secs} s timeout")]
+    Timeout {
+        stage: &'static str,
+        path: PathBuf,
+        secs: i64,
+    },
+}
+
+/// A hook as stored in the plan and in the state file (poststop runs at delete time).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hook {
+    pub path: PathBuf,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: Vec<String>,
+    #[serde(default)]
+    pub timeout: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct HooksPlan {
+    pub prestart: Vec<Hook>,
+    pub create_runtime: Vec<Hook>,
+    pub create_container: Vec<Hook>,
+    pub start_container: Vec<Hook>,
+    pub poststart: Vec<Hook>,
+    pub poststop: Vec<Hook>,
+}
+
+fn plan_list(stage: &'static str, list: &Option<Vec<oci_spec::runtime::Hook>>) -> Result<Vec<Hook>, HookError> {
+    list.iter()
+        .flatten()
+        .map(|h| {
+            if !h.path().is_absolute() {
+                return Err(HookError::Relative {
+                    stage,
+                    path: h.path().clone(),
+                });
+            }
+            if h.timeout().is_some_and(|t| t <= 0) {
+                return Err(HookError::BadTimeout {
+                    stage,
+                    path: h.path().clone(),
+                });
+            }
+            Ok(Hook {
+                path: h.path().clone(),
+                args: h.args().clone().unwrap_or_default(),
+                env: h.env().clone().unwrap_or_default(),
+                timeout: h.timeout(),
+            })
+        })
+        .collect()
+}
+
+pub fn plan(h: Option<&oci_spec::runtime::Hooks>) -> Result<HooksPlan, HookError> {
+    let Some(h) = h else {
+        return Ok(HooksPlan::default());
+    };
+    Ok(HooksPlan {
+        prestart: plan_list("prestart", h.prestart())?,
+        create_runtime: plan_list("createRuntime", h.create_runtime())?,
+        create_container: plan_list("createContainer", h.create_container())?,
+        start_container: plan_list("startContainer", h.start_container())?,
+        poststart: plan_list("poststart", h.poststart())?,
+        poststop: plan_list("poststop", h.poststop())?,
+    })
+}
+
+/// Runs the hooks in order; the first failure stops the list and is returned.
+pub fn run(stage: &'static str, hooks: &[Hook], state_json: &[u8]) -> Result<(), HookError> {
+    for h in hooks {
+        run_one(stage, h, state_json)?;
+    }
+    Ok(())
+}
+
+fn run_one(stage: &'static str, h: &Hook, state_json: &[u8]) -> Result<(), HookError> {
+    let mut cmd = Command::new(&h.path);
+    // args[0] is the hook's argv[0], as in execv.
+    if let Some((first, rest)) = h.args.split_first() {
+        use std::os::unix::process::CommandExt;
+        cmd.arg0(first);
+        cmd.args(rest);
+    }
+    cmd.env_clear();
+    for kv in &h.env {
+        if let Some((k, v)) = kv.split_once('=') {
+            cmd.env(k, v);
+        }
+    }
+    cmd.stdin(Stdio::piped());
+    let spawn_err = |err| HookError::Spawn {
+        stage,
+        path: h.path.clone(),
+        err,
+    };
+    let mut child = cmd.spawn().map_err(spawn_err)?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A hook that exits without reading its stdin is fine: ignore EPIPE.
+        let _ = stdin.write_all(state_json);
+    }
+    let status = match h.timeout {
+        None => child.wait().map_err(spawn_err)?,
+        Some(secs) => {
+            let pidfd = syscalls::pidfd_open(child.id() as i32).map_err(spawn_err)?;
+            let deadline = Instant::now() + Duration::from_secs(secs as u64);
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let mut pfd = libc::pollfd {
+                    fd: std::os::fd::AsRawFd::as_raw_fd(&pidfd.as_fd()),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd.
+                let r = unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32) };
+                if r > 0 {
+                    break child.wait().map_err(spawn_err)?;
+                }
+                if r < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(HookError::Timeout {
+                    stage,
+                    path: h.path.clone(),
+                    secs,
+                });
+            }
+        }
+    };
+    if status.success() {
+        return Ok(());
+    }
+    let what = match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exited with status {c}"),
+        (_, Some(s)) => format!("killed by signal {s}"),
+        _ => "failed".to_string(),
+    };
+    Err(HookError::Failed {
+        stage,
+        path: h.path.clone(),
+        what,
+    })
+}

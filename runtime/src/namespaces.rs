@@ -1,0 +1,272 @@
+//! Namespaces: which ones the container creates and which it joins by path.
+//!
+//! New namespaces are made by the clone(2) that creates the init (a user namespace first, so it
+//! owns the others), except two that must come later: the cgroup namespace, unshared by the init
+//! after the runtime moved it into its cgroup (so the namespace's root is the container's cgroup),
+//! and the time namespace, which only takes effect at execve. Joined namespaces are entered by the
+//! init with setns: the user namespace first, so it has the rights to join the rest.
+
+use crate::syscalls;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NamespaceError {
+    #[error("namespace {kind} listed twice")]
+    Duplicate { kind: &'static str },
+    #[error("namespace {kind}: path {path} must be absolute")]
+    RelativePath { kind: &'static str, path: PathBuf },
+    #[error("a mount namespace is required: the runtime never mounts in the host's namespace")]
+    NoMountNamespace,
+    #[error("joining {kind} namespace {path}: open: {err}")]
+    Open {
+        kind: &'static str,
+        path: PathBuf,
+        err: io::Error,
+    },
+    #[error("joining {kind} namespace {path}: setns: {err}")]
+    Setns {
+        kind: &'static str,
+        path: PathBuf,
+        err: io::Error,
+    },
+    #[error("unshare({kind}): {err}")]
+    Unshare { kind: &'static str, err: io::Error },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    User,
+    Pid,
+    Mount,
+    Uts,
+    Ipc,
+    Net,
+    Cgroup,
+    Time,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::User => "user",
+            Kind::Pid => "pid",
+            Kind::Mount => "mnt",
+            Kind::Uts => "uts",
+            Kind::Ipc => "ipc",
+            Kind::Net => "net",
+            Kind::Cgroup => "cgroup",
+            Kind::Time => "time",
+        }
+    }
+
+    pub fn flag(self) -> i32 {
+        match self {
+            Kind::User => libc::CLONE_NEWUSER,
+            Kind::Pid => libc::CLONE_NEWPID,
+            Kind::Mount => libc::CLONE_NEWNS,
+            Kind::Uts => libc::CLONE_NEWUTS,
+            Kind::Ipc => libc::CLONE_NEWIPC,
+            Kind::Net => libc::CLONE_NEWNET,
+            Kind::Cgroup => libc::CLONE_NEWCGROUP,
+            Kind::Time => libc::CLONE_NEWTIME,
+        }
+    }
+
+    /// The setns order: user first (it grants the rights for the rest), mount last (after it the
+    /// other paths would be looked up in the container's filesystem).
+    pub const JOIN_ORDER: [Kind; 8] = [
+        Kind::User,
+        Kind::Pid,
+        Kind::Uts,
+        Kind::Ipc,
+        Kind::Net,
+        Kind::Cgroup,
+        Kind::Time,
+        Kind::Mount,
+    ];
+
+    /// The name used in /proc/<pid>/ns/.
+    pub fn proc_name(self) -> &'static str {
+        match self {
+            Kind::Pid => "pid",
+            Kind::Time => "time",
+            k => k.name(),
+        }
+    }
+
+    fn from_oci(t: oci_spec::runtime::LinuxNamespaceType) -> Kind {
+        use oci_spec::runtime::LinuxNamespaceType as T;
+        match t {
+            T::User => Kind::User,
+            T::Pid => Kind::Pid,
+            T::Mount => Kind::Mount,
+            T::Uts => Kind::Uts,
+            T::Ipc => Kind::Ipc,
+            T::Network => Kind::Net,
+            T::Cgroup => Kind::Cgroup,
+            T::Time => Kind::Time,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct NamespacePlan {
+    /// Namespaces to create.
+    pub new: Vec<Kind>,
+    /// Namespaces to join, with their paths.
+    pub join: Vec<(Kind, PathBuf)>,
+}
+
+impl NamespacePlan {
+    pub fn has(&self, k: Kind) -> bool {
+        self.new.contains(&k) || self.join.iter().any(|(j, _)| *j == k)
+    }
+
+    pub fn creates(&self, k: Kind) -> bool {
+        self.new.contains(&k)
+    }
+
+    /// Flags for the clone(2) that makes the init. Cgroup and time come later (see module doc);
+    /// when a user namespace is joined, everything is unshared after that setns instead.
+    pub fn clone_flags(&self) -> i32 {
+        if self.join.iter().any(|(k, _)| *k == Kind::User) {
+            return if self.creates(Kind::Pid) { libc::CLONE_NEWPID } else { 0 };
+        }
+        self.new
+            .iter()
+            .filter(|k| !matches!(k, Kind::Cgroup | Kind::Time))
+            .fold(0, |f, k| f | k.flag())
+    }
+
+    /// Flags the init unshares itself, after joining and after being placed in its cgroup.
+    pub fn unshare_flags(&self) -> i32 {
+        let cloned = self.clone_flags();
+        self.new
+            .iter()
+            .filter(|k| !matches!(k, Kind::Time | Kind::Pid))
+            .map(|k| k.flag())
+            .filter(|f| cloned & f == 0)
+            .fold(0, |a, f| a | f)
+    }
+}
+
+pub fn plan(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<NamespacePlan, NamespaceError> {
+    let mut p = NamespacePlan::default();
+    for ns in list {
+        let kind = Kind::from_oci(ns.typ());
+        if p.has(kind) {
+            return Err(NamespaceError::Duplicate { kind: kind.name() });
+        }
+        match ns.path() {
+            Some(path) if !path.as_os_str().is_empty() => {
+                if !path.is_absolute() {
+                    return Err(NamespaceError::RelativePath {
+                        kind: kind.name(),
+                        path: path.clone(),
+                    });
+                }
+                p.join.push((kind, path.clone()));
+            }
+            _ => p.new.push(kind),
+        }
+    }
+    if !p.has(Kind::Mount) {
+        return Err(NamespaceError::NoMountNamespace);
+    }
+    Ok(p)
+}
+
+/// Opens every namespace to join. Done by the runtime before clone, so a bad path is reported
+/// before any process exists.
+pub fn open_joins(p: &NamespacePlan) -> Result<Vec<(Kind, PathBuf, OwnedFd)>, NamespaceError> {
+    let mut out = Vec::new();
+    for k in Kind::JOIN_ORDER {
+        for (kind, path) in p.join.iter().filter(|(j, _)| *j == k) {
+            let fd = syscalls::open(path, libc::O_RDONLY, 0).map_err(|err| NamespaceError::Open {
+                kind: kind.name(),
+                path: path.clone(),
+                err,
+            })?;
+            out.push((*kind, path.clone(), fd));
+        }
+    }
+    Ok(out)
+}
+
+/// setns into each opened namespace, in JOIN_ORDER. The pid namespace is skipped here: it is
+/// joined by the runtime before clone (setns of a pid namespace only affects children).
+pub fn join(fds: &[(Kind, PathBuf, OwnedFd)], skip_pid: bool) -> Result<(), NamespaceError> {
+    for (kind, path, fd) in fds {
+        if *kind == Kind::Pid && skip_pid {
+            continue;
+        }
+        syscalls::setns(fd.as_fd(), kind.flag()).map_err(|err| NamespaceError::Setns {
+            kind: kind.name(),
+            path: path.clone(),
+            err,
+        })?;
+    }
+    Ok(())
+}
+
+pub fn unshare(flags: i32) -> Result<(), NamespaceError> {
+    if flags == 0 {
+        return Ok(());
+    }
+    syscalls::unshare(flags).map_err(|err| NamespaceError::Unshare {
+        kind: describe(flags),
+        err,
+    })
+}
+
+fn describe(flags: i32) -> &'static str {
+    if flags & libc::CLONE_NEWCGROUP != 0 && flags.count_ones() == 1 {
+        "cgroup"
+    } else if flags == libc::CLONE_NEWTIME {
+        "time"
+    } else {
+        "namespaces"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(j: &str) -> Vec<oci_spec::runtime::LinuxNamespace> {
+        serde_json::from_str(j).unwrap()
+    }
+
+    #[test]
+    fn clone_and_unshare_split() {
+        let p = plan(&parse(
+            r#"[{"type":"pid"},{"type":"mount"},{"type":"cgroup"},{"type":"network","path":"/proc/1/ns/net"}]"#,
+        ))
+        .unwrap();
+        assert_eq!(p.clone_flags(), libc::CLONE_NEWPID | libc::CLONE_NEWNS);
+        assert_eq!(p.unshare_flags(), libc::CLONE_NEWCGROUP);
+        assert_eq!(p.join.len(), 1);
+    }
+
+    #[test]
+    fn mount_namespace_required_and_duplicates_refused() {
+        assert!(matches!(
+            plan(&parse(r#"[{"type":"pid"}]"#)),
+            Err(NamespaceError::NoMountNamespace)
+        ));
+        assert!(matches!(
+            plan(&parse(r#"[{"type":"mount"},{"type":"mount"}]"#)),
+            Err(NamespaceError::Duplicate { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_namespace_type_is_a_parse_error() {
+        assert!(serde_json::from_str::<Vec<oci_spec::runtime::LinuxNamespace>>(
+            r#"[{"type":"bogus"}]"#
+        )
+        .is_err());
+    }
+}

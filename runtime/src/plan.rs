@@ -1,0 +1,282 @@
+//! The typed plan: the whole config.json validated and converted before any process is made.
+//! Code that runs inside the half-built container only reads a `Plan`; it never meets a
+//! configuration error that could have been found here.
+
+use crate::capabilities::{self, CapError, CapsPlan};
+use crate::cgroups::{self, CgroupError};
+use crate::devices::{self, DeviceError, DevicePlan};
+use crate::hooks::{self, HookError, HooksPlan};
+use crate::identity::User;
+use crate::masked_paths::{self, MaskError};
+use crate::mounts::{self, MountError, MountPlan, Propagation};
+use crate::namespaces::{self, Kind, NamespaceError, NamespacePlan};
+use crate::rlimits::{self, Rlimit, RlimitError};
+use crate::sysctl::{self, SysctlError};
+use crate::userns::{self, IdMap, UsernsError};
+use oci_spec::runtime::Spec;
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("config has no process section")]
+    NoProcess,
+    #[error("config has no root section")]
+    NoRoot,
+    #[error("config has no linux section")]
+    NoLinux,
+    #[error("process.args must not be empty")]
+    NoArgs,
+    #[error("process.cwd {cwd} must be an absolute path")]
+    RelativeCwd { cwd: PathBuf },
+    #[error("root.path {path}: {err}")]
+    Rootfs { path: PathBuf, err: std::io::Error },
+    #[error("root.path {path} is not a directory")]
+    RootfsNotDir { path: PathBuf },
+    #[error("{field} contains a NUL byte")]
+    Nul { field: &'static str },
+    #[error("process.env entry {entry:?} is not KEY=VALUE")]
+    BadEnv { entry: String },
+    #[error("hostname is set but the container has no UTS namespace of its own")]
+    HostnameWithoutUts,
+    #[error("rootfsPropagation {value:?} is not one of shared, slave, private, unbindable (r- forms too)")]
+    BadPropagation { value: String },
+    #[error("process.terminal is true but no --console-socket was given")]
+    TerminalWithoutSocket,
+    #[error("linux.timeOffsets given without a time namespace")]
+    TimeOffsetsWithoutNs,
+    #[error(transparent)]
+    Namespace(#[from] NamespaceError),
+    #[error(transparent)]
+    Userns(#[from] UsernsError),
+    #[error(transparent)]
+    Mount(#[from] MountError),
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    #[error(transparent)]
+    Mask(#[from] MaskError),
+    #[error(transparent)]
+    Capability(#[from] CapError),
+    #[error(transparent)]
+    Rlimit(#[from] RlimitError),
+    #[error(transparent)]
+    Sysctl(#[from] SysctlError),
+    #[error(transparent)]
+    Hook(#[from] HookError),
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+}
+
+/// What the workload process is: shared by the init and, later, by exec.
+#[derive(Clone, Debug)]
+pub struct ProcessPlan {
+    pub args: Vec<CString>,
+    pub env: Vec<CString>,
+    /// PATH from env, for looking up args[0].
+    pub path_env: String,
+    pub cwd: PathBuf,
+    pub user: User,
+    pub caps: CapsPlan,
+    pub no_new_privileges: bool,
+    pub rlimits: Vec<Rlimit>,
+    pub oom_score_adj: Option<i32>,
+    pub terminal: bool,
+}
+
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+impl ProcessPlan {
+    pub fn from_oci(p: &oci_spec::runtime::Process) -> Result<Self, PlanError> {
+        let args = p.args().clone().unwrap_or_default();
+        if args.is_empty() {
+            return Err(PlanError::NoArgs);
+        }
+        let args = args
+            .into_iter()
+            .map(|a| CString::new(a).map_err(|_| PlanError::Nul { field: "process.args" }))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut path_env = DEFAULT_PATH.to_string();
+        let mut env = Vec::new();
+        for e in p.env().iter().flatten() {
+            let Some((k, v)) = e.split_once('=') else {
+                return Err(PlanError::BadEnv { entry: e.clone() });
+            };
+            if k.is_empty() {
+                return Err(PlanError::BadEnv { entry: e.clone() });
+            }
+            if k == "PATH" {
+                path_env = v.to_string();
+            }
+            env.push(CString::new(e.as_str()).map_err(|_| PlanError::Nul { field: "process.env" })?);
+        }
+        let cwd = p.cwd().clone();
+        if !cwd.is_absolute() {
+            return Err(PlanError::RelativeCwd { cwd });
+        }
+        Ok(ProcessPlan {
+            args,
+            env,
+            path_env,
+            cwd,
+            user: User::from_oci(p.user()),
+            caps: capabilities::plan(p.capabilities().as_ref())?,
+            no_new_privileges: p.no_new_privileges().unwrap_or(false),
+            rlimits: rlimits::plan(p.rlimits().as_deref().unwrap_or(&[]))?,
+            oom_score_adj: p.oom_score_adj(),
+            terminal: p.terminal().unwrap_or(false),
+        })
+    }
+}
+
+/// The whole validated container.
+pub struct Plan {
+    pub bundle: PathBuf,
+    pub oci_version: String,
+    pub rootfs: PathBuf,
+    pub root_readonly: bool,
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    pub namespaces: NamespacePlan,
+    pub uid_maps: Vec<IdMap>,
+    pub gid_maps: Vec<IdMap>,
+    pub mounts: Vec<MountPlan>,
+    /// The config mounts a tmpfs on /dev: make the default devices and symlinks in it.
+    pub dev_tmpfs: bool,
+    pub devices: Vec<DevicePlan>,
+    pub masked_paths: Vec<PathBuf>,
+    pub readonly_paths: Vec<PathBuf>,
+    pub rootfs_propagation: Option<Propagation>,
+    pub sysctl: Vec<(String, String)>,
+    pub process: ProcessPlan,
+    pub hooks: HooksPlan,
+    pub cgroup_path: PathBuf,
+    pub resources: Option<oci_spec::runtime::LinuxResources>,
+    pub annotations: HashMap<String, String>,
+    /// Compiled into BPF by the seccomp module (wired in with issue 5).
+    pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
+    pub time_offsets: Vec<(String, i64, u32)>,
+}
+
+impl Plan {
+    pub fn user_namespace(&self) -> bool {
+        self.namespaces.creates(Kind::User)
+    }
+}
+
+/// Validates `spec` (from the bundle at `bundle`, already absolute) into a plan.
+pub fn build(spec: &Spec, bundle: &Path, id: &str, console_socket: bool) -> Result<Plan, PlanError> {
+    let process = spec.process().as_ref().ok_or(PlanError::NoProcess)?;
+    let root = spec.root().as_ref().ok_or(PlanError::NoRoot)?;
+    let linux = spec.linux().as_ref().ok_or(PlanError::NoLinux)?;
+
+    let rootfs = if root.path().is_absolute() {
+        root.path().clone()
+    } else {
+        bundle.join(root.path())
+    };
+    let rootfs = std::fs::canonicalize(&rootfs).map_err(|err| PlanError::Rootfs {
+        path: rootfs.clone(),
+        err,
+    })?;
+    if !rootfs.is_dir() {
+        return Err(PlanError::RootfsNotDir { path: rootfs });
+    }
+
+    let namespaces = namespaces::plan(linux.namespaces().as_deref().unwrap_or(&[]))?;
+    let uid_maps = userns::plan(linux.uid_mappings().as_deref().unwrap_or(&[]));
+    let gid_maps = userns::plan(linux.gid_mappings().as_deref().unwrap_or(&[]));
+    if namespaces.creates(Kind::User) && (uid_maps.is_empty() || gid_maps.is_empty()) {
+        return Err(UsernsError::MissingMappings.into());
+    }
+    if !namespaces.creates(Kind::User) && !(uid_maps.is_empty() && gid_maps.is_empty()) {
+        return Err(UsernsError::MappingsWithoutNamespace.into());
+    }
+    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !namespaces.creates(Kind::Uts) {
+        return Err(PlanError::HostnameWithoutUts);
+    }
+
+    let mounts = spec
+        .mounts()
+        .iter()
+        .flatten()
+        .map(|m| mounts::plan(m, bundle))
+        .collect::<Result<Vec<_>, _>>()?;
+    let dev_tmpfs = mounts
+        .iter()
+        .any(|m| m.destination == Path::new("/dev") && m.bind.is_none());
+    let devices = linux
+        .devices()
+        .iter()
+        .flatten()
+        .map(devices::plan)
+        .collect::<Result<Vec<_>, _>>()?;
+    let to_paths = |v: &Option<Vec<String>>| -> Vec<PathBuf> {
+        v.iter().flatten().map(PathBuf::from).collect()
+    };
+    let masked_paths = to_paths(linux.masked_paths());
+    let readonly_paths = to_paths(linux.readonly_paths());
+    masked_paths::check_absolute(&masked_paths)?;
+    masked_paths::check_absolute(&readonly_paths)?;
+
+    let rootfs_propagation = match linux.rootfs_propagation().as_deref() {
+        None | Some("") => None,
+        Some(v) => Some(
+            mounts::parse_propagation(v)
+                .ok_or_else(|| PlanError::BadPropagation { value: v.to_string() })?,
+        ),
+    };
+
+    let ns_for_sysctl = sysctl::Namespaced {
+        ipc: namespaces.creates(Kind::Ipc) || namespaces.join.iter().any(|(k, _)| *k == Kind::Ipc),
+        net: namespaces.has(Kind::Net),
+        uts: namespaces.has(Kind::Uts),
+    };
+    let mut sysctl = Vec::new();
+    for (k, v) in linux.sysctl().iter().flatten() {
+        sysctl::validate(k, &ns_for_sysctl)?;
+        sysctl.push((k.clone(), v.clone()));
+    }
+    sysctl.sort();
+
+    let process = ProcessPlan::from_oci(process)?;
+    if process.terminal && !console_socket {
+        return Err(PlanError::TerminalWithoutSocket);
+    }
+
+    let mut time_offsets = Vec::new();
+    for (clock, off) in linux.time_offsets().iter().flatten() {
+        time_offsets.push((clock.clone(), off.secs().unwrap_or(0), off.nanosecs().unwrap_or(0)));
+    }
+    if !time_offsets.is_empty() && !namespaces.creates(Kind::Time) {
+        return Err(PlanError::TimeOffsetsWithoutNs);
+    }
+
+    let seccomp = linux.seccomp().clone();
+
+    Ok(Plan {
+        bundle: bundle.to_path_buf(),
+        oci_version: spec.version().clone(),
+        rootfs,
+        root_readonly: root.readonly().unwrap_or(false),
+        hostname: spec.hostname().clone().filter(|h| !h.is_empty()),
+        domainname: spec.domainname().clone().filter(|h| !h.is_empty()),
+        namespaces,
+        uid_maps,
+        gid_maps,
+        mounts,
+        dev_tmpfs,
+        devices,
+        masked_paths,
+        readonly_paths,
+        rootfs_propagation,
+        sysctl,
+        process,
+        hooks: hooks::plan(spec.hooks().as_ref())?,
+        cgroup_path: cgroups::path_for(linux.cgroups_path().as_deref(), id)?,
+        resources: linux.resources().clone(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        seccomp,
+        time_offsets,
+    })
+}

@@ -1,0 +1,130 @@
+//! The process tree: the runtime clones the container's init directly (no re-exec of the runtime
+//! binary, no intermediate process) and talks to it over a SEQPACKET socket pair.
+//!
+//! Protocol: the runtime finishes what must happen outside (uid/gid maps, cgroup, oom score,
+//! createRuntime hooks), then sends `G<host pid>`; the init sets itself up and answers `R` when it
+//! waits for `start`, or `E<message>` when a step failed (and then exits).
+
+use crate::init::{self, InitContext};
+use crate::namespaces::Kind;
+use crate::plan::Plan;
+use crate::syscalls;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("socketpair: {0}")]
+    Socketpair(io::Error),
+    #[error("clone of the container init: {0}")]
+    Clone(io::Error),
+    #[error("joining the pid namespace before clone: {0}")]
+    PidNamespace(io::Error),
+    #[error("talking to the container init: {0}")]
+    Sync(io::Error),
+    #[error("container init exited before it was ready")]
+    InitDied,
+    #[error("container init: {0}")]
+    Init(String),
+}
+
+/// The runtime's end of a freshly cloned init.
+pub struct InitHandle {
+    pub pid: i32,
+    sock: OwnedFd,
+}
+
+fn socketpair() -> Result<(OwnedFd, OwnedFd), ProcessError> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors socketpair returns.
+    let r = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    if r != 0 {
+        return Err(ProcessError::Socketpair(io::Error::last_os_error()));
+    }
+    // SAFETY: both descriptors were just created and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Clones the init with the plan's namespaces. In the child this never returns.
+pub fn spawn_init(plan: &Plan, ctx: &InitContext) -> Result<InitHandle, ProcessError> {
+    let (parent, child) = socketpair()?;
+    // setns of a pid namespace changes only where our children go: join it just for the clone
+    // and come back, so hooks the runtime runs later stay in the host's pid namespace.
+    let pid_join = ctx.joins.iter().find(|(k, _, _)| *k == Kind::Pid);
+    let own_pid_ns = match pid_join {
+        Some((_, _, fd)) => {
+            let own = syscalls::open(std::path::Path::new("/proc/self/ns/pid"), libc::O_RDONLY, 0)
+                .map_err(ProcessError::PidNamespace)?;
+            syscalls::setns(fd.as_fd(), libc::CLONE_NEWPID).map_err(ProcessError::PidNamespace)?;
+            Some(own)
+        }
+        None => None,
+    };
+    let pid = syscalls::clone_fork(plan.namespaces.clone_flags() as u64);
+    if let Ok(0) = pid {
+        drop(parent);
+        init::run(plan, ctx, child);
+    }
+    if let Some(own) = own_pid_ns {
+        let _ = syscalls::setns(own.as_fd(), libc::CLONE_NEWPID);
+    }
+    let pid = pid.map_err(ProcessError::Clone)?;
+    drop(child);
+    Ok(InitHandle { pid, sock: parent })
+}
+
+impl InitHandle {
+    /// Lets the init go on and waits until it is ready (or reports why it is not).
+    pub fn go_and_wait_ready(&self) -> Result<(), ProcessError> {
+        let mut msg = vec![b'G'];
+        msg.extend_from_slice(&self.pid.to_le_bytes());
+        syscalls::write_all_fd(self.sock.as_fd(), &msg).map_err(ProcessError::Sync)?;
+        let mut buf = vec![0u8; 8192];
+        let n = syscalls::read_fd(self.sock.as_fd(), &mut buf).map_err(ProcessError::Sync)?;
+        match buf[..n].split_first() {
+            Some((b'R', _)) => Ok(()),
+            Some((b'E', m)) => Err(ProcessError::Init(String::from_utf8_lossy(m).into_owned())),
+            _ => Err(ProcessError::InitDied),
+        }
+    }
+
+    pub fn raw_sock(&self) -> i32 {
+        self.sock.as_raw_fd()
+    }
+}
+
+/// The init's end of the protocol.
+pub struct InitSide {
+    pub sock: OwnedFd,
+}
+
+impl InitSide {
+    /// Waits for `G` and returns the init's pid as the host sees it.
+    pub fn wait_go(&self) -> Option<i32> {
+        let mut buf = [0u8; 16];
+        let n = syscalls::read_fd(self.sock.as_fd(), &mut buf).ok()?;
+        if n == 5 && buf[0] == b'G' {
+            Some(i32::from_le_bytes([buf[1], buf[2], buf[3], buf[4]]))
+        } else {
+            None
+        }
+    }
+
+    pub fn ready(&self) {
+        let _ = syscalls::write_all_fd(self.sock.as_fd(), b"R");
+    }
+
+    pub fn fail(&self, msg: &str) {
+        let mut m = vec![b'E'];
+        m.extend_from_slice(msg.as_bytes());
+        m.truncate(8000);
+        let _ = syscalls::write_all_fd(self.sock.as_fd(), &m);
+    }
+}

@@ -1,0 +1,227 @@
+//! The container's root filesystem, in the order the init must call these:
+//! `prepare` (propagation, the rootfs bind, every mount, /dev) → createContainer hooks →
+//! `enter` (pivot_root, or chroot with --no-pivot) → `finish` (sysctl, masked and read-only paths,
+//! read-only root). All of it runs in the init, inside the container's mount namespace.
+
+use crate::cgroups::HierarchyMount;
+use crate::devices::{self, DeviceError};
+use crate::masked_paths::{self, MaskError};
+use crate::mounts::{self, MountError, MountPlan};
+use crate::paths::{self, Kind, PathError};
+use crate::plan::Plan;
+use crate::syscalls::{self, MountAttr};
+use crate::sysctl::{self, SysctlError};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RootfsError {
+    #[error("setting propagation of / : {0}")]
+    Propagation(io::Error),
+    #[error("binding the rootfs {path} onto itself: {err}")]
+    BindRoot { path: PathBuf, err: io::Error },
+    #[error("opening the rootfs {path}: {err}")]
+    OpenRoot { path: PathBuf, err: io::Error },
+    #[error(transparent)]
+    Mount(#[from] MountError),
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    #[error("process.cwd {path}: {err}")]
+    Cwd { path: PathBuf, err: PathError },
+    #[error("pivot_root into {path}: {err}")]
+    PivotRoot { path: PathBuf, err: io::Error },
+    #[error("detaching the old root: {0}")]
+    DetachOldRoot(io::Error),
+    #[error("--no-pivot: moving the rootfs onto / and chroot: {0}")]
+    NoPivot(io::Error),
+    #[error(transparent)]
+    Mask(#[from] MaskError),
+    #[error(transparent)]
+    Sysctl(#[from] SysctlError),
+    #[error("making the root read-only: {0}")]
+    ReadonlyRoot(io::Error),
+    #[error("cgroup mount {path}: {err}")]
+    CgroupMount { path: PathBuf, err: io::Error },
+}
+
+/// Everything up to (not including) pivot_root. Returns the rootfs descriptor.
+pub fn prepare(plan: &Plan, cgroup_hierarchies: &[HierarchyMount]) -> Result<OwnedFd, RootfsError> {
+    // Nothing we mount may propagate back to the host: make our copy of the tree a slave (or what
+    // rootfsPropagation asks, except shared, which is applied to the new root at the end).
+    let initial = match plan.rootfs_propagation {
+        Some(p) if p.kind != libc::MS_SHARED => p.kind,
+        _ => libc::MS_SLAVE,
+    };
+    syscalls::mount(None, Path::new("/"), None, libc::MS_REC | initial, None)
+        .map_err(RootfsError::Propagation)?;
+    // pivot_root needs the new root to be a mount point.
+    syscalls::mount(
+        Some(&plan.rootfs),
+        &plan.rootfs,
+        None,
+        libc::MS_BIND | libc::MS_REC,
+        None,
+    )
+    .map_err(|err| RootfsError::BindRoot {
+        path: plan.rootfs.clone(),
+        err,
+    })?;
+    let root = syscalls::open(&plan.rootfs, libc::O_PATH | libc::O_DIRECTORY, 0).map_err(|err| {
+        RootfsError::OpenRoot {
+            path: plan.rootfs.clone(),
+            err,
+        }
+    })?;
+
+    for m in &plan.mounts {
+        if m.is_fs("cgroup") || m.is_fs("cgroup2") {
+            mount_cgroupfs(root.as_fd(), m, cgroup_hierarchies)?;
+        } else {
+            mounts::mount_one(root.as_fd(), m)?;
+        }
+    }
+
+    let bind_devices = plan.user_namespace();
+    if plan.dev_tmpfs {
+        for d in devices::defaults() {
+            if !plan.devices.iter().any(|c| c.path == d.path) {
+                devices::create(root.as_fd(), &d, bind_devices)?;
+            }
+        }
+    }
+    for d in &plan.devices {
+        devices::create(root.as_fd(), d, bind_devices)?;
+    }
+    if plan.dev_tmpfs {
+        devices::create_symlinks(root.as_fd())?;
+    }
+
+    paths::create_in_root(root.as_fd(), &plan.process.cwd, Kind::Dir).map_err(|err| {
+        RootfsError::Cwd {
+            path: plan.process.cwd.clone(),
+            err,
+        }
+    })?;
+    Ok(root)
+}
+
+/// The cgroup filesystem inside the container, always read-only: one cgroup2 mount on a unified
+/// host, or a tmpfs holding one mount per v1 hierarchy (plus the unified one) elsewhere.
+fn mount_cgroupfs(
+    root: std::os::fd::BorrowedFd<'_>,
+    m: &MountPlan,
+    hierarchies: &[HierarchyMount],
+) -> Result<(), RootfsError> {
+    let ro = syscalls::MOUNT_ATTR_RDONLY
+        | syscalls::MOUNT_ATTR_NOSUID
+        | syscalls::MOUNT_ATTR_NODEV
+        | syscalls::MOUNT_ATTR_NOEXEC;
+    let dest = paths::create_in_root(root, &m.destination, Kind::Dir).map_err(|e| {
+        RootfsError::Mount(MountError::Destination {
+            destination: m.destination.clone(),
+            err: e,
+        })
+    })?;
+    if let Some(h) = hierarchies.iter().find(|h| h.name.is_empty()) {
+        let tree = mounts::new_fs(&m.destination, &h.fstype, Some("cgroup"), &h.options, ro)?;
+        mounts::attach(&m.destination, tree, dest)?;
+        return Ok(());
+    }
+    let tmpfs = mounts::new_fs(
+        &m.destination,
+        "tmpfs",
+        Some("tmpfs"),
+        &[("mode".into(), Some("755".into()))],
+        syscalls::MOUNT_ATTR_NOSUID | syscalls::MOUNT_ATTR_NODEV | syscalls::MOUNT_ATTR_NOEXEC,
+    )?;
+    let tmpfs = mounts::attach(&m.destination, tmpfs, dest)?;
+    for h in hierarchies {
+        let path = m.destination.join(&h.name);
+        let sub = paths::create_in_root(root, &path, Kind::Dir).map_err(|e| {
+            RootfsError::Mount(MountError::Destination {
+                destination: path.clone(),
+                err: e,
+            })
+        })?;
+        let tree = mounts::new_fs(&path, &h.fstype, Some("cgroup"), &h.options, ro)?;
+        mounts::attach(&path, tree, sub)?;
+    }
+    let attr = MountAttr {
+        attr_set: syscalls::MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    syscalls::mount_setattr(tmpfs.as_fd(), false, &attr).map_err(|err| RootfsError::CgroupMount {
+        path: m.destination.clone(),
+        err,
+    })
+}
+
+/// Makes the rootfs the process's root. With pivot_root the old root is detached entirely, so
+/// nothing of the host's tree stays reachable.
+pub fn enter(plan: &Plan, root: OwnedFd, no_pivot: bool) -> Result<(), RootfsError> {
+    // SAFETY: fchdir on a descriptor we own (O_PATH directories are allowed).
+    if unsafe { libc::fchdir(root.as_raw_fd()) } != 0 {
+        return Err(RootfsError::PivotRoot {
+            path: plan.rootfs.clone(),
+            err: io::Error::last_os_error(),
+        });
+    }
+    drop(root);
+    if no_pivot {
+        syscalls::mount(Some(Path::new(".")), Path::new("/"), None, libc::MS_MOVE, None)
+            .map_err(RootfsError::NoPivot)?;
+        // SAFETY: static C string.
+        if unsafe { libc::chroot(c".".as_ptr()) } != 0 {
+            return Err(RootfsError::NoPivot(io::Error::last_os_error()));
+        }
+    } else {
+        syscalls::pivot_root_dot().map_err(|err| RootfsError::PivotRoot {
+            path: plan.rootfs.clone(),
+            err,
+        })?;
+        // The old root now sits on top of the new one at "."; make it a slave first so the
+        // detach cannot propagate an unmount to the host, then lazily detach it.
+        syscalls::mount(None, Path::new("."), None, libc::MS_SLAVE | libc::MS_REC, None)
+            .map_err(RootfsError::DetachOldRoot)?;
+        syscalls::umount_detach(Path::new(".")).map_err(RootfsError::DetachOldRoot)?;
+    }
+    // SAFETY: static C string.
+    if unsafe { libc::chdir(c"/".as_ptr()) } != 0 {
+        return Err(RootfsError::PivotRoot {
+            path: plan.rootfs.clone(),
+            err: io::Error::last_os_error(),
+        });
+    }
+    Ok(())
+}
+
+/// After pivot_root: sysctls, masked and read-only paths, shared propagation, read-only root.
+pub fn finish(plan: &Plan) -> Result<(), RootfsError> {
+    sysctl::apply(&plan.sysctl)?;
+    let root = syscalls::open(Path::new("/"), libc::O_PATH | libc::O_DIRECTORY, 0).map_err(|err| {
+        RootfsError::OpenRoot {
+            path: PathBuf::from("/"),
+            err,
+        }
+    })?;
+    masked_paths::make_readonly(root.as_fd(), &plan.readonly_paths)?;
+    masked_paths::mask(root.as_fd(), &plan.masked_paths)?;
+    if let Some(p) = plan.rootfs_propagation.filter(|p| p.kind == libc::MS_SHARED) {
+        let flags = libc::MS_SHARED | if p.recursive { libc::MS_REC } else { 0 };
+        syscalls::mount(None, Path::new("/"), None, flags, None).map_err(RootfsError::Propagation)?;
+    }
+    if plan.root_readonly {
+        // Only the root mount itself: volumes mounted below keep their own mode.
+        let attr = MountAttr {
+            attr_set: syscalls::MOUNT_ATTR_RDONLY,
+            attr_clr: 0,
+            propagation: 0,
+            userns_fd: 0,
+        };
+        syscalls::mount_setattr(root.as_fd(), false, &attr).map_err(RootfsError::ReadonlyRoot)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,332 @@
+//! The state directory: `<root>/<id>/` holds `state.json` (written atomically), the `exec.fifo`
+//! the created init waits on, and is itself the lock that serializes operations on one id.
+//!
+//! Status is never trusted from the file alone: it is derived from the init process (alive, and
+//! the same process by its start time), the fifo (present until `start`), and the freezer.
+
+use crate::hooks::Hook;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("container id {id:?} is invalid: use letters, digits, '_', '-', '.' (not first), at most 1024 bytes")]
+    BadId { id: String },
+    #[error("container with id {id} already exists")]
+    Exists { id: String },
+    #[error("container {id} does not exist")]
+    NotFound { id: String },
+    #[error("state root {path}: {err}")]
+    Root { path: PathBuf, err: io::Error },
+    #[error("state of {id}: {path}: {err}")]
+    Io {
+        id: String,
+        path: PathBuf,
+        err: io::Error,
+    },
+    #[error("state of {id}: {path} is corrupt: {err}")]
+    Corrupt {
+        id: String,
+        path: PathBuf,
+        err: String,
+    },
+    #[error("locking container {id}: {err}")]
+    Lock { id: String, err: io::Error },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Creating,
+    Created,
+    Running,
+    Paused,
+    Stopped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+/// What the runtime remembers about a container between commands.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct State {
+    #[serde(rename = "ociVersion")]
+    pub oci_version: String,
+    pub id: String,
+    pub pid: i32,
+    /// Start time of the init (field 22 of /proc/<pid>/stat), to tell it from a reused pid.
+    pub pid_start_time: u64,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    #[serde(default)]
+    pub annotations: HashMap<String, String>,
+    pub created: String,
+    pub owner: String,
+    /// Absolute cgroup path, or None when cgroups are disabled.
+    pub cgroup_path: Option<PathBuf>,
+    #[serde(default)]
+    pub poststart: Vec<Hook>,
+    #[serde(default)]
+    pub poststop: Vec<Hook>,
+    /// Namespace files of the init, for exec to join: (proc name, clone flag).
+    #[serde(default)]
+    pub namespaces: Vec<(String, i32)>,
+    #[serde(default)]
+    pub started: bool,
+}
+
+impl State {
+    /// The OCI state document (`runc state` prints this shape).
+    pub fn oci_json(&self, status: Status) -> serde_json::Value {
+        let pid = if status == Status::Stopped { 0 } else { self.pid };
+        serde_json::json!({
+            "ociVersion": self.oci_version,
+            "id": self.id,
+            "pid": pid,
+            "status": status.as_str(),
+            "bundle": self.bundle,
+            "rootfs": self.rootfs,
+            "created": self.created,
+            "owner": self.owner,
+            "annotations": self.annotations,
+        })
+    }
+
+    /// The state passed to hooks on stdin (runtime spec: ociVersion, id, status, pid, bundle,
+    /// annotations).
+    pub fn hook_json(&self, status: Status) -> Vec<u8> {
+        let v = serde_json::json!({
+            "ociVersion": self.oci_version,
+            "id": self.id,
+            "pid": self.pid,
+            "status": status.as_str(),
+            "bundle": self.bundle,
+            "annotations": self.annotations,
+        });
+        serde_json::to_vec(&v).unwrap_or_default()
+    }
+}
+
+/// A container id must be usable as a single path component and in a cgroup name.
+pub fn validate_id(id: &str) -> Result<(), StateError> {
+    let ok = !id.is_empty()
+        && id.len() <= 1024
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(StateError::BadId { id: id.to_string() })
+    }
+}
+
+/// A locked state directory. The lock is released when this is dropped.
+pub struct ContainerDir {
+    pub id: String,
+    pub path: PathBuf,
+    _lock: File,
+}
+
+fn ensure_root(root: &Path) -> Result<(), StateError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(root)
+        .map_err(|err| StateError::Root {
+            path: root.to_path_buf(),
+            err,
+        })
+}
+
+fn lock(id: &str, path: &Path) -> Result<File, StateError> {
+    let f = File::open(path).map_err(|err| {
+        if err.kind() == io::ErrorKind::NotFound {
+            StateError::NotFound { id: id.to_string() }
+        } else {
+            StateError::Io {
+                id: id.to_string(),
+                path: path.to_path_buf(),
+                err,
+            }
+        }
+    })?;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(StateError::Lock {
+            id: id.to_string(),
+            err: io::Error::last_os_error(),
+        });
+    }
+    // The directory may have been deleted while we waited for the lock.
+    if !path.exists() {
+        return Err(StateError::NotFound { id: id.to_string() });
+    }
+    Ok(f)
+}
+
+impl ContainerDir {
+    /// Makes the directory for a new container; a second create of the same id fails here.
+    pub fn create(root: &Path, id: &str) -> Result<Self, StateError> {
+        validate_id(id)?;
+        ensure_root(root)?;
+        let path = root.join(id);
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&path)
+            .map_err(|err| {
+                if err.kind() == io::ErrorKind::AlreadyExists {
+                    StateError::Exists { id: id.to_string() }
+                } else {
+                    StateError::Io {
+                        id: id.to_string(),
+                        path: path.clone(),
+                        err,
+                    }
+                }
+            })?;
+        let lock = lock(id, &path)?;
+        Ok(ContainerDir {
+            id: id.to_string(),
+            path,
+            _lock: lock,
+        })
+    }
+
+    pub fn open(root: &Path, id: &str) -> Result<Self, StateError> {
+        validate_id(id)?;
+        let path = root.join(id);
+        let lock = lock(id, &path)?;
+        Ok(ContainerDir {
+            id: id.to_string(),
+            path,
+            _lock: lock,
+        })
+    }
+
+    pub fn fifo_path(&self) -> PathBuf {
+        self.path.join("exec.fifo")
+    }
+
+    fn state_path(&self) -> PathBuf {
+        self.path.join("state.json")
+    }
+
+    pub fn load(&self) -> Result<State, StateError> {
+        let p = self.state_path();
+        let bytes = std::fs::read(&p).map_err(|err| StateError::Io {
+            id: self.id.clone(),
+            path: p.clone(),
+            err,
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
+            id: self.id.clone(),
+            path: p,
+            err: e.to_string(),
+        })
+    }
+
+    /// Writes state.json through a temporary file and rename, so a reader never sees half a file.
+    pub fn save(&self, s: &State) -> Result<(), StateError> {
+        let p = self.state_path();
+        let bytes = serde_json::to_vec(s).map_err(|e| StateError::Corrupt {
+            id: self.id.clone(),
+            path: p.clone(),
+            err: e.to_string(),
+        })?;
+        write_atomic(&p, &bytes).map_err(|err| StateError::Io {
+            id: self.id.clone(),
+            path: p,
+            err,
+        })
+    }
+
+    /// Removes the whole directory (the lock goes with it).
+    pub fn remove(self) -> Result<(), StateError> {
+        std::fs::remove_dir_all(&self.path).map_err(|err| StateError::Io {
+            id: self.id.clone(),
+            path: self.path.clone(),
+            err,
+        })
+    }
+}
+
+/// Writes a file by temp-file-and-rename in the same directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}", std::process::id()));
+    let mut f = File::create(&tmp)?;
+    f.write_all(bytes)?;
+    drop(f);
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// Ids of all containers under the root, sorted.
+pub fn list_ids(root: &Path) -> Result<Vec<String>, StateError> {
+    let rd = match std::fs::read_dir(root) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => {
+            return Err(StateError::Root {
+                path: root.to_path_buf(),
+                err,
+            })
+        }
+    };
+    let mut ids: Vec<String> = rd
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("state.json").exists())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
+/// Start time of a process (clock ticks since boot), or None if it is gone or a zombie.
+pub fn process_start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: parse after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state); start time is field 22.
+    if fields.first() == Some(&"Z") || fields.first() == Some(&"X") {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert!(validate_id("abc-1.2_x").is_ok());
+        for bad in ["", "../x", "a/b", ".hidden", "a b"] {
+            assert!(validate_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn own_start_time_is_readable() {
+        assert!(process_start_time(std::process::id() as i32).is_some());
+    }
+}

@@ -1,0 +1,506 @@
+//! Thin wrappers around the syscalls that neither `nix` nor `libc` wrap safely:
+//! the fd-based mount API (open_tree, move_mount, mount_setattr, fsopen/fsconfig/fsmount),
+//! openat2, pivot_root, close_range, pidfd, capset, keyctl and a fork-like clone.
+//!
+//! Every unsafe block lives here, each with a SAFETY note. Callers get `io::Result`s and map them
+//! to their own error variants, which name the step that failed.
+
+use std::ffi::{CStr, CString};
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+/// Turns a path into a C string; a NUL byte inside a path is an input error.
+pub fn cstr(p: &Path) -> io::Result<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+}
+
+fn check(ret: libc::c_long) -> io::Result<libc::c_long> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+fn owned(ret: libc::c_long) -> io::Result<OwnedFd> {
+    let fd = check(ret)?;
+    // SAFETY: the kernel just returned this descriptor to us and nobody else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+// ---- openat2 -------------------------------------------------------------------------------
+
+pub const RESOLVE_NO_XDEV: u64 = 0x01;
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub const RESOLVE_BENEATH: u64 = 0x08;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// openat2(2): resolves `path` relative to `dirfd` under the `resolve` restrictions.
+pub fn openat2(
+    dirfd: BorrowedFd<'_>,
+    path: &Path,
+    flags: i32,
+    mode: u32,
+    resolve: u64,
+) -> io::Result<OwnedFd> {
+    let c = cstr(path)?;
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u64,
+        mode: mode as u64,
+        resolve,
+    };
+    loop {
+        // SAFETY: `c` and `how` outlive the call; the size passed matches the struct.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dirfd.as_raw_fd(),
+                c.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        };
+        match owned(r) {
+            // openat2 returns EAGAIN when a concurrent rename raced the lookup: retry.
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// openat(2) with O_CLOEXEC always added.
+pub fn openat(dirfd: BorrowedFd<'_>, path: &Path, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+    let c = cstr(path)?;
+    // SAFETY: `c` is a valid C string for the duration of the call.
+    let r = unsafe {
+        libc::openat(
+            dirfd.as_raw_fd(),
+            c.as_ptr(),
+            flags | libc::O_CLOEXEC,
+            mode as libc::c_uint,
+        )
+    };
+    owned(r as libc::c_long)
+}
+
+/// open(2) of an absolute or cwd-relative path, O_CLOEXEC always added.
+pub fn open(path: &Path, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+    let c = cstr(path)?;
+    // SAFETY: `c` is a valid C string for the duration of the call.
+    let r = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) };
+    owned(r as libc::c_long)
+}
+
+pub fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::zeroed();
+    // SAFETY: fstat fills the buffer we own; it is zero-initialised so it is valid either way.
+    let r = unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) };
+    check(r as libc::c_long)?;
+    // SAFETY: fstat succeeded and initialised the struct.
+    Ok(unsafe { st.assume_init() })
+}
+
+pub fn fstatfs_magic(fd: BorrowedFd<'_>) -> io::Result<i64> {
+    let mut st = std::mem::MaybeUninit::<libc::statfs>::zeroed();
+    // SAFETY: fstatfs fills the buffer we own.
+    let r = unsafe { libc::fstatfs(fd.as_raw_fd(), st.as_mut_ptr()) };
+    check(r as libc::c_long)?;
+    // SAFETY: fstatfs succeeded and initialised the struct.
+    Ok(unsafe { st.assume_init() }.f_type as i64)
+}
+
+pub fn mkdirat(dirfd: BorrowedFd<'_>, name: &Path, mode: u32) -> io::Result<()> {
+    let c = cstr(name)?;
+    // SAFETY: valid C string, plain syscall.
+    let r = unsafe { libc::mkdirat(dirfd.as_raw_fd(), c.as_ptr(), mode as libc::mode_t) };
+    check(r as libc::c_long).map(|_| ())
+}
+
+pub fn mknodat(dirfd: BorrowedFd<'_>, name: &Path, mode: u32, dev: u64) -> io::Result<()> {
+    let c = cstr(name)?;
+    // SAFETY: valid C string, plain syscall.
+    let r = unsafe {
+        libc::mknodat(
+            dirfd.as_raw_fd(),
+            c.as_ptr(),
+            mode as libc::mode_t,
+            dev as libc::dev_t,
+        )
+    };
+    check(r as libc::c_long).map(|_| ())
+}
+
+pub fn symlinkat(target: &Path, dirfd: BorrowedFd<'_>, name: &Path) -> io::Result<()> {
+    let t = cstr(target)?;
+    let c = cstr(name)?;
+    // SAFETY: valid C strings, plain syscall.
+    let r = unsafe { libc::symlinkat(t.as_ptr(), dirfd.as_raw_fd(), c.as_ptr()) };
+    check(r as libc::c_long).map(|_| ())
+}
+
+/// fchownat(fd, "", AT_EMPTY_PATH): changes the owner of the file an fd refers to (O_PATH too).
+pub fn fchown_fd(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: empty C string literal, plain syscall.
+    let r = unsafe {
+        libc::fchownat(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            uid,
+            gid,
+            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    check(r as libc::c_long).map(|_| ())
+}
+
+// ---- the fd-based mount API -------------------------------------------------------------
+
+pub const OPEN_TREE_CLONE: u32 = 1;
+pub const AT_RECURSIVE: u32 = 0x8000;
+pub const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x04;
+pub const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
+pub const MOUNT_ATTR_RDONLY: u64 = 0x01;
+pub const MOUNT_ATTR_NOSUID: u64 = 0x02;
+pub const MOUNT_ATTR_NODEV: u64 = 0x04;
+pub const MOUNT_ATTR_NOEXEC: u64 = 0x08;
+pub const MOUNT_ATTR_ATIME: u64 = 0x70;
+pub const MOUNT_ATTR_RELATIME: u64 = 0x00;
+pub const MOUNT_ATTR_NOATIME: u64 = 0x10;
+pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
+pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
+pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x0020_0000;
+
+const FSCONFIG_SET_FLAG: u32 = 0;
+const FSCONFIG_SET_STRING: u32 = 1;
+const FSCONFIG_CMD_CREATE: u32 = 6;
+
+#[repr(C)]
+pub struct MountAttr {
+    pub attr_set: u64,
+    pub attr_clr: u64,
+    pub propagation: u64,
+    pub userns_fd: u64,
+}
+
+/// open_tree(2): with OPEN_TREE_CLONE, a detached copy of the mount at `path` (relative to dirfd;
+/// empty path = dirfd itself).
+pub fn open_tree(dirfd: BorrowedFd<'_>, path: &Path, flags: u32) -> io::Result<OwnedFd> {
+    let c = cstr(path)?;
+    let mut f = flags | libc::O_CLOEXEC as u32;
+    if path.as_os_str().is_empty() {
+        f |= libc::AT_EMPTY_PATH as u32;
+    }
+    // SAFETY: valid C string; the kernel returns a new fd.
+    let r = unsafe { libc::syscall(libc::SYS_open_tree, dirfd.as_raw_fd(), c.as_ptr(), f) };
+    owned(r)
+}
+
+/// move_mount(2) of the detached tree `from` onto the object `to` refers to (both by fd, so no
+/// path is resolved again between checking the target and mounting on it).
+pub fn move_mount_fd(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: empty C strings with *_EMPTY_PATH flags: the kernel uses the fds only.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.as_raw_fd(),
+            c"".as_ptr(),
+            to.as_raw_fd(),
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    check(r).map(|_| ())
+}
+
+/// mount_setattr(2) on the mount `fd` refers to (AT_EMPTY_PATH), optionally recursively.
+pub fn mount_setattr(fd: BorrowedFd<'_>, recursive: bool, attr: &MountAttr) -> io::Result<()> {
+    let mut flags = libc::AT_EMPTY_PATH as u32;
+    if recursive {
+        flags |= AT_RECURSIVE;
+    }
+    // SAFETY: `attr` is a valid struct for the size we pass.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    check(r).map(|_| ())
+}
+
+pub fn fsopen(fstype: &str) -> io::Result<OwnedFd> {
+    let c = CString::new(fstype)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "fs type contains NUL"))?;
+    // SAFETY: valid C string; FSOPEN_CLOEXEC = 1.
+    let r = unsafe { libc::syscall(libc::SYS_fsopen, c.as_ptr(), 1u32) };
+    owned(r)
+}
+
+/// fsconfig(2): a key with a string value, or a bare flag when `value` is None.
+pub fn fsconfig_set(fs: BorrowedFd<'_>, key: &str, value: Option<&str>) -> io::Result<()> {
+    let k = CString::new(key)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "option contains NUL"))?;
+    let v = value
+        .map(CString::new)
+        .transpose()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "option contains NUL"))?;
+    let (cmd, vptr) = match &v {
+        Some(v) => (FSCONFIG_SET_STRING, v.as_ptr()),
+        None => (FSCONFIG_SET_FLAG, std::ptr::null()),
+    };
+    // SAFETY: key/value C strings outlive the call.
+    let r = unsafe { libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), cmd, k.as_ptr(), vptr, 0) };
+    check(r).map(|_| ())
+}
+
+/// Creates the superblock and returns a detached mount of it with the given MOUNT_ATTR_* flags.
+pub fn fs_create_mount(fs: BorrowedFd<'_>, attrs: u64) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscalls on an fd we own.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_char>(),
+            0,
+        )
+    };
+    check(r)?;
+    // SAFETY: FSMOUNT_CLOEXEC = 1.
+    let r = unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), 1u32, attrs as u32) };
+    owned(r)
+}
+
+/// Plain mount(2), used only on paths the runtime made itself or on "." after fchdir.
+pub fn mount(
+    src: Option<&Path>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: libc::c_ulong,
+    data: Option<&str>,
+) -> io::Result<()> {
+    let s = src.map(cstr).transpose()?;
+    let t = cstr(target)?;
+    let f = fstype
+        .map(CString::new)
+        .transpose()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in fs type"))?;
+    let d = data
+        .map(CString::new)
+        .transpose()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in mount data"))?;
+    // SAFETY: every pointer is either null or a C string that outlives the call.
+    let r = unsafe {
+        libc::mount(
+            s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()),
+            t.as_ptr(),
+            f.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()),
+            flags,
+            d.as_ref()
+                .map_or(std::ptr::null(), |s| s.as_ptr() as *const libc::c_void),
+        )
+    };
+    check(r as libc::c_long).map(|_| ())
+}
+
+pub fn umount_detach(target: &Path) -> io::Result<()> {
+    let t = cstr(target)?;
+    // SAFETY: valid C string.
+    let r = unsafe { libc::umount2(t.as_ptr(), libc::MNT_DETACH) };
+    check(r as libc::c_long).map(|_| ())
+}
+
+pub fn pivot_root_dot() -> io::Result<()> {
+    // SAFETY: both arguments are the static string "."; the caller has fchdir'ed into the new root.
+    let r = unsafe { libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) };
+    check(r).map(|_| ())
+}
+
+// ---- processes ------------------------------------------------------------------------------
+
+/// A fork-like clone(2): no new stack, the child continues from this call with a copy of the
+/// address space. Returns 0 in the child and the child's pid in the parent.
+///
+/// Only sound in a single-threaded process (rampart is), because the child gets one thread.
+pub fn clone_fork(flags: u64) -> io::Result<libc::pid_t> {
+    // SAFETY: with a null stack the kernel duplicates the caller's stack like fork(2); the child
+    // returns into this function. We pass no TID pointers, so there is nothing for them to clobber.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | libc::SIGCHLD as u64) as libc::c_ulong,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            0 as libc::c_ulong,
+        )
+    };
+    check(r).map(|p| p as libc::pid_t)
+}
+
+pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall returning a new fd.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    owned(r)
+}
+
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> io::Result<()> {
+    // SAFETY: no siginfo is passed (null), plain syscall.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    check(r).map(|_| ())
+}
+
+/// Marks every descriptor from `first` up close-on-exec (close_range with CLOSE_RANGE_CLOEXEC),
+/// so nothing the runtime holds leaks into the workload.
+pub fn cloexec_from(first: u32) -> io::Result<()> {
+    const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
+    // SAFETY: close_range only changes flags of our own descriptors.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+    check(r).map(|_| ())
+}
+
+pub fn prctl(option: i32, arg: libc::c_ulong) -> io::Result<()> {
+    // SAFETY: the options we use take integer arguments only.
+    let r = unsafe { libc::prctl(option, arg, 0 as libc::c_ulong, 0 as libc::c_ulong, 0) };
+    check(r as libc::c_long).map(|_| ())
+}
+
+/// capset(2) of the three per-thread sets at once (version 3, 64 capability bits).
+pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> io::Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let hdr = Header {
+        version: 0x2008_0522,
+        pid: 0,
+    };
+    let lo = |v: u64| v as u32;
+    let hi = |v: u64| (v >> 32) as u32;
+    let data = [
+        Data {
+            effective: lo(effective),
+            permitted: lo(permitted),
+            inheritable: lo(inheritable),
+        },
+        Data {
+            effective: hi(effective),
+            permitted: hi(permitted),
+            inheritable: hi(inheritable),
+        },
+    ];
+    // SAFETY: header and two data words, as _LINUX_CAPABILITY_VERSION_3 requires.
+    let r = unsafe { libc::syscall(libc::SYS_capset, &hdr as *const Header, data.as_ptr()) };
+    check(r).map(|_| ())
+}
+
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): gives the container its own session keyring so it
+/// cannot read the keys of the runtime's session.
+pub fn join_session_keyring(name: &CStr) -> io::Result<()> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: valid C string, plain syscall.
+    let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    check(r).map(|_| ())
+}
+
+pub fn setns(fd: BorrowedFd<'_>, nstype: i32) -> io::Result<()> {
+    // SAFETY: plain syscall on a descriptor we hold.
+    let r = unsafe { libc::setns(fd.as_raw_fd(), nstype) };
+    check(r as libc::c_long).map(|_| ())
+}
+
+pub fn unshare(flags: i32) -> io::Result<()> {
+    // SAFETY: plain syscall.
+    let r = unsafe { libc::unshare(flags) };
+    check(r as libc::c_long).map(|_| ())
+}
+
+pub fn write_all_fd(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        // SAFETY: buf is a valid readable slice.
+        let r = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr() as *const libc::c_void, buf.len()) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        buf = &buf[r as usize..];
+    }
+    Ok(())
+}
+
+pub fn read_fd(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: buf is a valid writable slice of the given length.
+        let r = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        return Ok(r as usize);
+    }
+}
+
+/// Resets every catchable signal to its default action and empties the signal mask. Ignored
+/// signals survive execve, and Rust ignores SIGPIPE at start-up: the workload must not inherit that.
+pub fn reset_signals() {
+    for sig in 1..libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: setting SIG_DFL is always sound; invalid numbers just return EINVAL.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+    }
+    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::zeroed();
+    // SAFETY: sigemptyset initialises the set we own; sigprocmask reads it.
+    unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        libc::sigprocmask(libc::SIG_SETMASK, set.as_ptr(), std::ptr::null_mut());
+    }
+}
+
+/// Exits the process now, without running destructors or atexit handlers (a forked child must
+/// not flush the parent's buffers twice).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and is async-signal-safe.
+    unsafe { libc::_exit(code) }
+}

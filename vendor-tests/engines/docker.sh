@@ -1,0 +1,48 @@
+# Docker (Debian's docker.io 20.10): dockerd with private data/exec roots and socket; it starts
+# its own containerd (under the exec root) and that containerd's runc v2 shim runs the runtime
+# registered with --add-runtime vt=PATH.
+
+docker_packages() { echo docker.io containerd; }
+
+docker_setup() {
+    D=$VT_TMP/docker
+    mkdir -p "$D/data" "$D/exec" "$D/cli"
+    # Our own daemon.json, so /etc/docker/daemon.json is not read; the key path keeps dockerd
+    # 20.10 from writing /etc/docker/key.json.
+    printf '{"deprecated-key-path": "%s"}\n' "$D/key.json" > "$D/daemon.json"
+    # --cgroup-parent: container cgroups go under /<run id>-docker in every hierarchy,
+    # which teardown can find and remove.
+    dockerd --config-file "$D/daemon.json" --data-root "$D/data" --exec-root "$D/exec" \
+        --pidfile "$D/docker.pid" -H "unix://$D/docker.sock" \
+        --iptables=false --ip-forward=false --ip-masq=false --bridge=none --userland-proxy=false \
+        --cgroup-parent "/$VT_RUN_ID-docker" --add-runtime "vt=$VT_RUNTIME" \
+        >"$D/dockerd.log" 2>&1 &
+    DOCKERD_PID=$!
+    on_exit docker_teardown
+    # /usr/bin/docker, not whatever else is first on PATH (a newer CLI may be in /usr/local/bin).
+    CLI_CMD=(timeout -k 5 "$VT_CMD_TIMEOUT" env DOCKER_CONFIG="$D/cli" /usr/bin/docker -H "unix://$D/docker.sock")
+    wait_for 60 "${CLI_CMD[@]}" version || { tail -n 20 "$D/dockerd.log" >&2; return 1; }
+    "${CLI_CMD[@]}" load -i "$VT_TMP/image/image.tar" >/dev/null || return 1
+    E=docker
+    IMG=vtbusybox:latest
+    RUN_OPTS=(--runtime vt --network none)
+}
+
+# dockerd 20.10 gives every runtime (ours too) --root <exec-root>/runtime-runc/moby.
+docker_state_gone() { [ -n "$1" ] && ! ls -d "$D"/exec/runtime-*/moby/"$1" >/dev/null 2>&1; }
+
+docker_scenarios() { dl_scenarios; }
+
+docker_teardown() {
+    [ -n "${DOCKERD_PID:-}" ] || return 0
+    local ids
+    kill_runtime_under "$D/"
+    ids=$("${CLI_CMD[@]}" ps -aq 2>/dev/null)
+    [ -n "$ids" ] && "${CLI_CMD[@]}" rm -f $ids >/dev/null 2>&1
+    # dockerd writes its pid file; prefer it, fall back to the pid we started.
+    stop_pid "$(cat "$D/docker.pid" 2>/dev/null || echo "$DOCKERD_PID")" 20
+    stop_pid "$DOCKERD_PID" 5
+    kill_pids_mentioning "$D/"           # containerd and shims started for dockerd
+    unmount_under "$D"
+    DOCKERD_PID=
+}

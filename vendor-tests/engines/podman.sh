@@ -1,0 +1,67 @@
+# Podman 4.3 + conmon: no daemon; every command gets private --root/--runroot, the cgroupfs
+# manager, the file events backend and --runtime PATH, and reads our own containers.conf and
+# storage.conf (CONTAINERS_CONF / CONTAINERS_STORAGE_CONF), never the host's.
+# Fixed host path: the SHM lock file /dev/shm/libpod_lock (run.sh removes it if it created it).
+
+podman_packages() { echo podman conmon; }
+
+min_limit() { if [ "$1" = unlimited ] || [ "$1" -gt "$2" ]; then echo "$2"; else echo "$1"; fi; }
+
+podman_setup() {
+    P=$VT_TMP/podman
+    mkdir -p "$P/root" "$P/runroot" "$P/tmp" "$P/net" "$P/volumes"
+    # default_ulimits: rootful podman raises nofile/nproc to 1048576 by default, which fails here
+    # (no CAP_SYS_RESOURCE in the bounding set). The runtime can only lower limits, so stay at or
+    # below podman's own hard limits: nofile = ours, nproc = ours but podman caps it at pid_max.
+    local nofile nproc
+    nofile=$(min_limit "$(ulimit -Hn)" 65536)
+    nproc=$(min_limit "$(ulimit -Hu)" "$(cat /proc/sys/kernel/pid_max)")
+    cat > "$P/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
+netns = "none"
+[network]
+network_config_dir = "$P/net"
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$P/events.log"
+tmp_dir = "$P/tmp"
+volume_path = "$P/volumes"
+static_dir = "$P/root/libpod"
+EOF
+    cat > "$P/storage.conf" <<EOF
+[storage]
+driver = "overlay"
+graphroot = "$P/root"
+runroot = "$P/runroot"
+EOF
+    on_exit podman_teardown
+    CLI_CMD=(timeout -k 5 "$VT_CMD_TIMEOUT" env CONTAINERS_CONF="$P/containers.conf" CONTAINERS_STORAGE_CONF="$P/storage.conf"
+             CONTAINERS_REGISTRIES_CONF=/dev/null
+             podman --root "$P/root" --runroot "$P/runroot" --tmpdir "$P/tmp"
+             --cgroup-manager cgroupfs --events-backend file --runtime "$VT_RUNTIME")
+    "${CLI_CMD[@]}" import -q "$VT_TMP/image/rootfs.tar" localhost/vtbusybox:latest >/dev/null || return 1
+    PODMAN_READY=1
+    E=podman
+    IMG=localhost/vtbusybox:latest
+    # cgroups: /<run id>-podman/libpod-<id> and /<run id>-podman/conmon (teardown removes them)
+    RUN_OPTS=(--network none --cgroup-parent "/$VT_RUN_ID-podman")
+}
+
+# podman gives the runtime no --root: the runtime's default state dir holds the container.
+podman_state_gone() {
+    [ -n "$1" ] && ! "$VT_RUNTIME" state "$1" >/dev/null 2>&1
+}
+
+podman_scenarios() { dl_scenarios; }
+
+podman_teardown() {
+    [ -n "${PODMAN_READY:-}" ] || return 0
+    kill_runtime_under "$P/"
+    "${CLI_CMD[@]}" rm -a -f -t 0 >/dev/null 2>&1
+    kill_pids_mentioning "$P/"          # conmon processes: they get -b $P/... and -p $P/...
+    # storage's overlay mounts and the bind mount podman makes of its own graph root
+    unmount_under "$P"
+    PODMAN_READY=
+}
