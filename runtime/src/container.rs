@@ -137,6 +137,7 @@ fn create_in(
         } else {
             Vec::new()
         },
+        lock_fd: dir.lock_fd(),
     };
     let init = process::spawn_init(plan, &ctx)?;
     drop(ctx);

@@ -40,6 +40,8 @@ pub struct InitContext {
     pub preserve_fds: u32,
     pub joins: Vec<(Kind, PathBuf, OwnedFd)>,
     pub cgroup_hierarchies: Vec<HierarchyMount>,
+    /// The state directory lock inherited from the runtime; closed first thing in the init.
+    pub lock_fd: std::os::fd::RawFd,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +88,8 @@ pub enum InitError {
 
 /// Entry point of the cloned child. Never returns.
 pub fn run(plan: &Plan, ctx: &InitContext, sock: OwnedFd) -> ! {
+    // SAFETY: the lock descriptor is a copy in our own (forked) fd table that nothing here uses.
+    unsafe { libc::close(ctx.lock_fd) };
     let side = InitSide { sock };
     let Some(host_pid) = side.wait_go() else {
         // The runtime went away before letting us go on: nothing to report to.

@@ -219,6 +219,12 @@ impl ContainerDir {
         })
     }
 
+    /// The descriptor holding the lock. A forked init inherits it and must close it, or the
+    /// lock (which belongs to the open file, not the process) outlives our release of it.
+    pub fn lock_fd(&self) -> std::os::fd::RawFd {
+        self._lock.as_raw_fd()
+    }
+
     pub fn fifo_path(&self) -> PathBuf {
         self.path.join("exec.fifo")
     }

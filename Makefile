@@ -1,0 +1,70 @@
+# rampart — build, install, try and test.
+#   make run       install what is needed, build, make a busybox bundle with `rampart spec`, run it
+#   make test      the whole suite: unit tests, integration tests through the real binary,
+#                  the nested-VM tests (cgroup v2, AppArmor) and the vendor engines
+#   make vm-test   only the nested-VM tests
+#   make vendor-test  only the engines (containerd, podman, docker) through rampart and runc
+#   make bench     rampart vs runc (and crun if installed), printed as a table
+#   make install   install the binary to $(PREFIX)/bin
+
+PREFIX ?= /usr/local
+CARGO  ?= cargo
+BIN    := target/release/rampart
+STATIC := target/x86_64-unknown-linux-gnu/release/rampart
+EXAMPLE := build/example
+
+.PHONY: all build static install deps run test unit integration vm-test vendor-test bench clean
+
+all: build
+
+build:
+	$(CARGO) build --release -p rampart-cli
+
+# A static binary for the VM (its userland is busybox only).
+static:
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release -p rampart-cli \
+		--target x86_64-unknown-linux-gnu
+
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/rampart
+
+# Host packages the examples and tests use (only what is missing is installed).
+deps:
+	@missing=""; \
+	for p in busybox-static runc; do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
+	fi
+
+run: deps build
+	@rm -rf $(EXAMPLE) && mkdir -p $(EXAMPLE)/rootfs/bin
+	@cp /bin/busybox $(EXAMPLE)/rootfs/bin/busybox
+	@for a in sh echo id hostname cat grep touch; do ln -sf busybox $(EXAMPLE)/rootfs/bin/$$a; done
+	@cp examples/example.sh $(EXAMPLE)/rootfs/example.sh
+	@$(BIN) spec --bundle $(EXAMPLE)
+	@sed -i 's|^\( *\)"sh"$$|\1"sh", "/example.sh"|' $(EXAMPLE)/config.json
+	$(BIN) --root build/state run --bundle $(EXAMPLE) example-$$$$
+
+unit:
+	$(CARGO) test --release --workspace --exclude rampart-integration
+
+integration: deps build
+	RAMPART_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release -p rampart-integration -- --test-threads=2
+
+vm-test: static
+	vm/vm-test.sh --rampart $(STATIC) --tests vm/tests
+
+vendor-test: build
+	vendor-tests/run.sh --runtime $(CURDIR)/$(BIN)
+
+test: unit integration vm-test vendor-test
+
+bench: deps build
+	bench/run.sh --rampart $(CURDIR)/$(BIN)
+
+clean:
+	$(CARGO) clean
+	rm -rf build
