@@ -3,8 +3,8 @@
 //! Every test makes its own state root (`Root`) and bundles (`Bundle`) under a private temporary
 //! directory; both remove themselves on drop, also when the test fails, and `Root` force-deletes
 //! any container still listed in it. Container ids are unique per test process so tests can run
-//! in parallel. The binary is `$RAMPART_BIN`, or the workspace's `target/release/rampart` or
-//! `target/debug/rampart`, whichever is newer.
+//! in parallel. The binary is `$RAMPART_BIN` (set by `make integration` to the release build), or
+//! the workspace's `target/debug/rampart` during development.
 
 use serde_json::Value;
 use std::ffi::OsStr;
@@ -23,17 +23,9 @@ pub fn rampart_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("RAMPART_BIN") {
         return PathBuf::from(p);
     }
-    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let cands = [
-        ws.join("target/release/rampart"),
-        ws.join("target/debug/rampart"),
-    ];
-    cands
-        .iter()
-        .filter_map(|p| Some((fs::metadata(p).ok()?.modified().ok()?, p.clone())))
-        .max()
-        .map(|(_, p)| p)
-        .expect("no rampart binary: run `cargo build` or set RAMPART_BIN")
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/rampart");
+    assert!(p.exists(), "no rampart binary: run `cargo build` or set RAMPART_BIN");
+    p
 }
 
 /// A fresh name: `<prefix>-<pid>-<n>`; safe to use as container id and cgroup name.
