@@ -83,12 +83,198 @@ struct CreateArgs {
     id: String,
 }
 
+/// runc's `exec` flags.
+#[derive(Args)]
+struct ExecArgs {
+    /// Unix socket that receives the pty master (with --tty or process.terminal).
+    #[arg(long = "console-socket")]
+    console_socket: Option<PathBuf>,
+    /// Working directory inside the container.
+    #[arg(long)]
+    cwd: Option<PathBuf>,
+    /// Set an environment variable (KEY=VALUE); repeatable.
+    #[arg(long, short = 'e')]
+    env: Vec<String>,
+    /// Give the process a pseudo-terminal.
+    #[arg(long, short = 't')]
+    tty: bool,
+    /// UID[:GID] to run as.
+    #[arg(long, short = 'u')]
+    user: Option<String>,
+    /// Additional group id; repeatable.
+    #[arg(long = "additional-gids", short = 'g')]
+    additional_gids: Vec<u32>,
+    /// OCI process JSON file; the process flags above are then ignored.
+    #[arg(long, short = 'p')]
+    process: Option<PathBuf>,
+    /// Do not wait for the process; return once it runs.
+    #[arg(long, short = 'd')]
+    detach: bool,
+    /// File to write the process's host pid to.
+    #[arg(long = "pid-file")]
+    pid_file: Option<PathBuf>,
+    /// SELinux label for the process (not supported: SELinux is not available).
+    #[arg(long = "process-label")]
+    process_label: Option<String>,
+    /// AppArmor profile for the process.
+    #[arg(long)]
+    apparmor: Option<String>,
+    /// Set no_new_privs for the process.
+    #[arg(long = "no-new-privs")]
+    no_new_privs: bool,
+    /// Add a capability to the bounding, effective and permitted sets; repeatable.
+    #[arg(long, short = 'c')]
+    cap: Vec<String>,
+    /// Pass N extra descriptors (3..3+N) to the process.
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    preserve_fds: u32,
+    /// Run in a sub-cgroup (not supported: the process joins the container's cgroup).
+    #[arg(long)]
+    cgroup: Vec<String>,
+    /// Allow exec into a paused container.
+    #[arg(long = "ignore-paused")]
+    ignore_paused: bool,
+    /// Container id.
+    id: String,
+    /// The command and its arguments (after `--` when they start with a dash).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+}
+
+/// The flags runc's `checkpoint` takes (containerd and podman pass some of them).
+#[derive(Args)]
+#[command(
+    about = "NOT SUPPORTED: checkpointing is not supported by rampart",
+    long_about = "NOT SUPPORTED: rampart has no checkpoint/restore (CRIU) support. This command \
+                  accepts runc's flags and always fails with a clear error."
+)]
+struct CheckpointArgs {
+    #[arg(long = "image-path")]
+    image_path: Option<PathBuf>,
+    #[arg(long = "work-path")]
+    work_path: Option<PathBuf>,
+    #[arg(long = "parent-path")]
+    parent_path: Option<PathBuf>,
+    #[arg(long = "leave-running")]
+    leave_running: bool,
+    #[arg(long = "tcp-established")]
+    tcp_established: bool,
+    #[arg(long = "tcp-skip-in-flight")]
+    tcp_skip_in_flight: bool,
+    #[arg(long = "link-remap")]
+    link_remap: bool,
+    #[arg(long = "ext-unix-sk")]
+    ext_unix_sk: bool,
+    #[arg(long = "shell-job")]
+    shell_job: bool,
+    #[arg(long = "lazy-pages")]
+    lazy_pages: bool,
+    #[arg(long = "status-fd")]
+    status_fd: Option<i32>,
+    #[arg(long = "page-server")]
+    page_server: Option<String>,
+    #[arg(long = "file-locks")]
+    file_locks: bool,
+    #[arg(long = "pre-dump")]
+    pre_dump: bool,
+    #[arg(long = "manage-cgroups-mode")]
+    manage_cgroups_mode: Option<String>,
+    #[arg(long = "empty-ns")]
+    empty_ns: Vec<String>,
+    #[arg(long = "auto-dedup")]
+    auto_dedup: bool,
+    id: String,
+}
+
+/// The flags runc's `restore` takes.
+#[derive(Args)]
+#[command(
+    about = "NOT SUPPORTED: restoring checkpoints is not supported by rampart",
+    long_about = "NOT SUPPORTED: rampart has no checkpoint/restore (CRIU) support. This command \
+                  accepts runc's flags and always fails with a clear error."
+)]
+struct RestoreArgs {
+    #[arg(long = "image-path")]
+    image_path: Option<PathBuf>,
+    #[arg(long = "work-path")]
+    work_path: Option<PathBuf>,
+    #[arg(long, short = 'b')]
+    bundle: Option<PathBuf>,
+    #[arg(long, short = 'd')]
+    detach: bool,
+    #[arg(long = "pid-file")]
+    pid_file: Option<PathBuf>,
+    #[arg(long = "console-socket")]
+    console_socket: Option<PathBuf>,
+    #[arg(long = "tcp-established")]
+    tcp_established: bool,
+    #[arg(long = "tcp-skip-in-flight")]
+    tcp_skip_in_flight: bool,
+    #[arg(long = "link-remap")]
+    link_remap: bool,
+    #[arg(long = "ext-unix-sk")]
+    ext_unix_sk: bool,
+    #[arg(long = "shell-job")]
+    shell_job: bool,
+    #[arg(long = "file-locks")]
+    file_locks: bool,
+    #[arg(long = "manage-cgroups-mode")]
+    manage_cgroups_mode: Option<String>,
+    #[arg(long = "no-subreaper")]
+    no_subreaper: bool,
+    #[arg(long = "no-pivot")]
+    no_pivot: bool,
+    #[arg(long = "empty-ns")]
+    empty_ns: Vec<String>,
+    #[arg(long = "auto-dedup")]
+    auto_dedup: bool,
+    #[arg(long = "lazy-pages")]
+    lazy_pages: bool,
+    #[arg(long = "lsm-profile")]
+    lsm_profile: Option<String>,
+    #[arg(long = "lsm-mount-context")]
+    lsm_mount_context: Option<String>,
+    id: String,
+}
+
+fn exec_options(cli: &Cli, a: &ExecArgs) -> rampart::exec::ExecOptions {
+    rampart::exec::ExecOptions {
+        root: cli.root.clone(),
+        id: a.id.clone(),
+        process: a.process.clone(),
+        args: a.command.clone(),
+        detach: a.detach,
+        pid_file: a.pid_file.clone(),
+        console_socket: a.console_socket.clone(),
+        tty: a.tty,
+        env: a.env.clone(),
+        user: a.user.clone(),
+        additional_gids: a.additional_gids.clone(),
+        cwd: a.cwd.clone(),
+        caps: a.cap.clone(),
+        no_new_privs: a.no_new_privs,
+        apparmor: a.apparmor.clone(),
+        process_label: a.process_label.clone(),
+        preserve_fds: a.preserve_fds,
+        ignore_paused: a.ignore_paused,
+        cgroup_driver: Some(driver(cli)),
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Create a container from a bundle; its process waits for `start`.
     Create(CreateArgs),
     /// Start a created container.
     Start { id: String },
+    /// Run a new process inside a container.
+    Exec(ExecArgs),
+    /// Print the runtime-spec features document (JSON) of this runtime.
+    Features,
+    /// NOT SUPPORTED: rampart cannot checkpoint containers (no CRIU integration); always fails.
+    Checkpoint(CheckpointArgs),
+    /// NOT SUPPORTED: rampart cannot restore containers (no CRIU integration); always fails.
+    Restore(RestoreArgs),
     /// Print the state of a container as JSON.
     State { id: String },
     /// Send a signal (default TERM) to a container's init, or to all its processes.
@@ -117,6 +303,31 @@ enum Command {
         #[arg(long, short = 'b', default_value = ".")]
         bundle: PathBuf,
     },
+    /// Freeze every process of a running container.
+    Pause { id: String },
+    /// Thaw a paused container.
+    Resume { id: String },
+    /// List a container's processes: json = array of host pids; table = the host's `ps ARGS`.
+    Ps {
+        #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+        id: String,
+        /// Arguments for ps (default -ef), after `--`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        ps_args: Vec<String>,
+    },
+    /// Print cgroup statistics and OOM events of a container (runc's JSON).
+    Events {
+        /// Print one statistics object and exit.
+        #[arg(long)]
+        stats: bool,
+        /// How often statistics are printed (Go duration: 5s, 500ms, 1m).
+        #[arg(long, default_value = "5s")]
+        interval: String,
+        id: String,
+    },
+    /// Change the resource limits of a container.
+    Update(UpdateArgs),
     /// List containers.
     List {
         #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table)]
@@ -124,6 +335,79 @@ enum Command {
         #[arg(long, short = 'q')]
         quiet: bool,
     },
+}
+
+/// runc's `update` flags; each overrides the same field of --resources.
+#[derive(Args)]
+struct UpdateArgs {
+    /// LinuxResources JSON file, or - for stdin.
+    #[arg(long, short = 'r')]
+    resources: Option<PathBuf>,
+    /// Memory limit (bytes, or with k/m/g; -1 unlimited).
+    #[arg(long, short = 'm', allow_hyphen_values = true)]
+    memory: Option<String>,
+    /// Memory plus swap limit (bytes, or with k/m/g; -1 unlimited).
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    memory_swap: Option<String>,
+    /// Memory soft limit.
+    #[arg(long = "memory-reservation", allow_hyphen_values = true)]
+    memory_reservation: Option<String>,
+    /// Ignored with a warning (kernel memory limits are gone from the kernel).
+    #[arg(long = "kernel-memory", hide = true, allow_hyphen_values = true)]
+    kernel_memory: Option<String>,
+    /// Ignored with a warning.
+    #[arg(long = "kernel-memory-tcp", hide = true, allow_hyphen_values = true)]
+    kernel_memory_tcp: Option<String>,
+    /// CPU shares (relative weight).
+    #[arg(long = "cpu-shares")]
+    cpu_shares: Option<u64>,
+    /// CPU CFS quota in microseconds per period (-1 unlimited).
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    cpu_quota: Option<i64>,
+    /// CPU CFS period in microseconds.
+    #[arg(long = "cpu-period")]
+    cpu_period: Option<u64>,
+    /// CPU realtime period in microseconds.
+    #[arg(long = "cpu-rt-period")]
+    cpu_rt_period: Option<u64>,
+    /// CPU realtime runtime in microseconds.
+    #[arg(long = "cpu-rt-runtime", allow_hyphen_values = true)]
+    cpu_rt_runtime: Option<i64>,
+    /// CPUs to use (0-3, 0,1).
+    #[arg(long = "cpuset-cpus")]
+    cpuset_cpus: Option<String>,
+    /// Memory nodes to use (0-3, 0,1).
+    #[arg(long = "cpuset-mems")]
+    cpuset_mems: Option<String>,
+    /// Maximum number of processes (-1 unlimited).
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pids_limit: Option<i64>,
+    /// Block IO weight (10..1000).
+    #[arg(long = "blkio-weight")]
+    blkio_weight: Option<u16>,
+    id: String,
+}
+
+impl UpdateArgs {
+    fn flags(&self) -> rampart::cgroups::commands::UpdateFlags {
+        rampart::cgroups::commands::UpdateFlags {
+            resources: self.resources.clone(),
+            memory: self.memory.clone(),
+            memory_swap: self.memory_swap.clone(),
+            memory_reservation: self.memory_reservation.clone(),
+            kernel_memory: self.kernel_memory.clone(),
+            kernel_memory_tcp: self.kernel_memory_tcp.clone(),
+            cpu_shares: self.cpu_shares,
+            cpu_quota: self.cpu_quota,
+            cpu_period: self.cpu_period,
+            cpu_rt_period: self.cpu_rt_period,
+            cpu_rt_runtime: self.cpu_rt_runtime,
+            cpuset_cpus: self.cpuset_cpus.clone(),
+            cpuset_mems: self.cpuset_mems.clone(),
+            pids_limit: self.pids_limit,
+            blkio_weight: self.blkio_weight,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -161,6 +445,25 @@ fn run(cli: &Cli) -> Result<i32, String> {
     match &cli.command {
         Command::Create(a) => container::create(&create_options(cli, a)).map(|_| 0).map_err(e),
         Command::Start { id } => container::start(&cli.root, id).map(|_| 0).map_err(e),
+        Command::Exec(a) => {
+            if !a.cgroup.is_empty() {
+                return Err("exec --cgroup is not supported: the process joins the container's cgroup".into());
+            }
+            rampart::exec::exec(&exec_options(cli, a)).map_err(|e| e.to_string())
+        }
+        Command::Features => {
+            let doc = rampart::features::document();
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            Ok(0)
+        }
+        Command::Checkpoint(a) => Err(format!(
+            "checkpoint {}: checkpoint/restore is not supported by rampart",
+            a.id
+        )),
+        Command::Restore(a) => Err(format!(
+            "restore {}: checkpoint/restore is not supported by rampart",
+            a.id
+        )),
         Command::State { id } => {
             let v = container::state(&cli.root, id).map_err(e)?;
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -180,10 +483,35 @@ fn run(cli: &Cli) -> Result<i32, String> {
             }
             // SAFETY: getuid/getgid cannot fail.
             let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-            let v = rampart::default_spec::generate(rootless, uid, gid);
+            let v = rampart::default_spec::generate(rootless, uid, gid).map_err(|e| e.to_string())?;
             let text = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
             std::fs::write(&path, text + "\n").map_err(|e| format!("writing {}: {e}", path.display()))?;
             Ok(0)
+        }
+        Command::Pause { id } => cgroup_cmd(rampart::cgroups::commands::pause(&cli.root, id)),
+        Command::Resume { id } => cgroup_cmd(rampart::cgroups::commands::resume(&cli.root, id)),
+        Command::Ps { format, id, ps_args } => {
+            use rampart::cgroups::commands as cg;
+            if *format == ListFormat::Json {
+                if !ps_args.is_empty() {
+                    return Err("ps --format json takes no ps arguments".into());
+                }
+                let pids = cg::pids(&cli.root, id).map_err(|e| e.to_string())?;
+                println!("{}", serde_json::to_string(&pids).unwrap_or_default());
+            } else {
+                print!("{}", cg::ps_table(&cli.root, id, ps_args).map_err(|e| e.to_string())?);
+            }
+            Ok(0)
+        }
+        Command::Events { stats, interval, id } => {
+            let interval = rampart::events::parse_interval(interval).map_err(|e| e.to_string())?;
+            let mut out = std::io::stdout().lock();
+            rampart::events::events(&cli.root, id, *stats, interval, &mut out)
+                .map(|_| 0)
+                .map_err(|e| e.to_string())
+        }
+        Command::Update(a) => {
+            cgroup_cmd(rampart::cgroups::commands::update(&cli.root, &a.id, &a.flags()))
         }
         Command::List { format, quiet } => {
             let all = container::list(&cli.root).map_err(e)?;
@@ -212,6 +540,10 @@ fn run(cli: &Cli) -> Result<i32, String> {
     }
 }
 
+fn cgroup_cmd(r: Result<(), rampart::cgroups::commands::CommandError>) -> Result<i32, String> {
+    r.map(|_| 0).map_err(|e| e.to_string())
+}
+
 fn main() -> ExitCode {
     // Before anything can enter a container namespace: nobody inside may open this process's
     // /proc/<pid>/exe, mem or fds (CVE-2019-5736). The flag is inherited by the cloned init and
@@ -219,6 +551,14 @@ fn main() -> ExitCode {
     // SAFETY: PR_SET_DUMPABLE takes an integer argument.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) };
     let cli = Cli::parse();
+    // Before anything is opened (the log file too): descriptors 3..3+N go to the container, so
+    // none of ours may land there.
+    let passed = match &cli.command {
+        Command::Create(a) | Command::Run { create: a, .. } => a.preserve_fds,
+        Command::Exec(a) => a.preserve_fds,
+        _ => 0,
+    };
+    rampart::exec::reserve_fds(passed.saturating_add(rampart::exec::listen_fds_from_env()));
     let format = match cli.log_format {
         LogFormat::Text => logging::Format::Text,
         LogFormat::Json => logging::Format::Json,

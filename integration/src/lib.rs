@@ -389,3 +389,62 @@ pub fn pid_alive(pid: i32) -> bool {
         Err(_) => false,
     }
 }
+
+impl Bundle {
+    /// A host directory (inside the bundle dir) bind-mounted at `dest` in the container, read-only
+    /// or read-write; returns the host path. The destination is made in the rootfs beforehand.
+    pub fn bind_dir(&mut self, dest: &str, readonly: bool) -> PathBuf {
+        let host = self.path().join(format!("host{}", dest.replace('/', "_")));
+        fs::create_dir_all(&host).unwrap();
+        fs::create_dir_all(self.rootfs().join(dest.trim_start_matches('/'))).unwrap();
+        let mut opts = vec!["rbind", "nosuid", "nodev"];
+        opts.push(if readonly { "ro" } else { "rw" });
+        let m = serde_json::json!({
+            "destination": dest, "type": "bind", "source": host, "options": opts,
+        });
+        self.edit(|c| c["mounts"].as_array_mut().unwrap().push(m));
+        host
+    }
+
+    /// Removes the namespace of `kind` (e.g. "pid") from the config.
+    pub fn drop_namespace(&mut self, kind: &str) -> &mut Self {
+        self.edit(|c| {
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|n| n["type"] != kind)
+        })
+    }
+}
+
+/// Waits up to `secs` for `p` to exist.
+pub fn wait_for_path(p: &Path, secs: u64) -> bool {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if p.exists() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// Waits up to `secs` for the process `pid` to be gone (or a zombie).
+pub fn wait_pid_gone(pid: i32, secs: u64) -> bool {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if !pid_alive(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// `run` of the bundle that must succeed; returns its stdout.
+#[track_caller]
+pub fn run_ok(r: &Root, b: &Bundle, id: &str) -> String {
+    let o = r.run(b, id);
+    o.ok();
+    o.stdout
+}

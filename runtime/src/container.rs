@@ -2,12 +2,14 @@
 //! state directory's lock for the id it works on, so operations on one container are serialized.
 
 use crate::cgroups::{self, Cgroup, CgroupError, Driver};
+use crate::console;
 use crate::hooks::{self, HookError};
 use crate::init::InitContext;
 use crate::logging;
 use crate::namespaces::{self, Kind};
 use crate::plan::{self, PlanError};
 use crate::process::{self, ProcessError};
+use crate::seccomp;
 use crate::spec::{self, SpecError};
 use crate::state::{self, ContainerDir, State, StateError, Status};
 use crate::syscalls;
@@ -55,6 +57,12 @@ pub enum Error {
     KillTimeout { id: String, pid: i32 },
     #[error("waiting for the container: {0}")]
     Wait(io::Error),
+    #[error(transparent)]
+    Seccomp(#[from] seccomp::SeccompError),
+    #[error(transparent)]
+    Console(#[from] console::ConsoleError),
+    #[error("saving the config to {path}: {err}")]
+    SaveConfig { path: PathBuf, err: io::Error },
 }
 
 /// Options of `create` (and the create half of `run`).
@@ -80,9 +88,17 @@ pub struct Created {
 pub fn create(o: &CreateOptions) -> Result<Created, Error> {
     let bundle = spec::bundle_dir(&o.bundle)?;
     let spec = spec::load(&bundle)?;
-    let plan = plan::build(&spec, &bundle, &o.id, o.console_socket.is_some())?;
+    let mut plan = plan::build(&spec, &bundle, &o.id, o.console_socket.is_some())?;
+    plan.process.listen_fds = crate::exec::listen_fds_from_env();
     let joins = namespaces::open_joins(&plan.namespaces)?;
     let dir = ContainerDir::create(&o.root, &o.id)?;
+    // exec confines its processes by this copy, not by a bundle that may change after create.
+    let saved = dir.path.join("config.json");
+    let bytes = serde_json::to_vec(&spec).map_err(io::Error::other);
+    if let Err(err) = bytes.and_then(|b| state::write_atomic(&saved, &b)) {
+        let _ = dir.remove();
+        return Err(Error::SaveConfig { path: saved, err });
+    }
     match create_in(o, &plan, dir, joins) {
         Ok(c) => Ok(c),
         Err(e) => {
@@ -107,7 +123,8 @@ fn create_in(
         Driver::Disabled => None,
         d => {
             let cg = Cgroup::open(&plan.cgroup_path, &o.id, d)?;
-            cleanup.cgroup = Some((plan.cgroup_path.clone(), o.id.clone()));
+            // The resolved cgroupfs path (a systemd slice:prefix:name is expanded by open).
+            cleanup.cgroup = Some((cg.path.clone(), o.id.clone()));
             Some(cg)
         }
     };
@@ -138,6 +155,10 @@ fn create_in(
             Vec::new()
         },
         lock_fd: dir.lock_fd(),
+        console: match (&o.console_socket, plan.process.terminal) {
+            (Some(path), true) => Some(console::connect(path)?),
+            _ => None,
+        },
     };
     let init = process::spawn_init(plan, &ctx)?;
     drop(ctx);
@@ -177,7 +198,9 @@ fn create_in(
     let creating = state.hook_json(Status::Creating);
     hooks::run("prestart", &plan.hooks.prestart, &creating)?;
     hooks::run("createRuntime", &plan.hooks.create_runtime, &creating)?;
-    init.go_and_wait_ready()?;
+    let seccomp_listener = init.go_and_wait_ready()?;
+    // From here, outside the container, so listenerPath resolves in the host's view.
+    seccomp::send_to_agent(plan.seccomp.as_ref(), seccomp_listener, init.pid, &creating)?;
     if let Some(p) = &o.pid_file {
         write_pid_file(p, init.pid)?;
     }

@@ -1,7 +1,7 @@
 //! `rampart spec`: the config.json a new bundle starts from. It is secure by default: a
 //! read-only root, every namespace that needs no host provisioning, masked and read-only kernel
-//! paths, three capabilities, no_new_privs, rlimits and a pids limit, and (once wired in) the
-//! default seccomp profile. The user namespace is left to `--rootless` or to the user, because
+//! paths, three capabilities, no_new_privs, rlimits and a pids limit, and the default seccomp
+//! profile (seccomp-profiles/default.json). The user namespace is left to `--rootless` or to the user, because
 //! its id mappings depend on the host's subordinate id ranges.
 
 use serde_json::{json, Value};
@@ -35,7 +35,9 @@ pub const READONLY_PATHS: &[&str] = &[
 /// The default capability set: what a plain workload needs and nothing more.
 pub const DEFAULT_CAPS: &[&str] = &["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
 
-pub fn generate(rootless: bool, uid: u32, gid: u32) -> Value {
+/// The config.json of `rampart spec`. Fails only if the embedded seccomp profile does not parse
+/// (a broken build, which the unit tests catch).
+pub fn generate(rootless: bool, uid: u32, gid: u32) -> Result<Value, crate::seccomp::SeccompError> {
     let caps = json!(DEFAULT_CAPS);
     let mut namespaces = vec![
         json!({"type": "pid"}),
@@ -69,6 +71,7 @@ pub fn generate(rootless: bool, uid: u32, gid: u32) -> Value {
         "namespaces": [],
         "maskedPaths": MASKED_PATHS,
         "readonlyPaths": READONLY_PATHS,
+        "seccomp": crate::seccomp::default_profile_json()?,
     });
     if rootless {
         namespaces.push(json!({"type": "user"}));
@@ -89,7 +92,7 @@ pub fn generate(rootless: bool, uid: u32, gid: u32) -> Value {
         }
     }
     linux["namespaces"] = Value::Array(namespaces);
-    json!({
+    Ok(json!({
         "ociVersion": crate::OCI_VERSION,
         "process": {
             "terminal": false,
@@ -112,19 +115,23 @@ pub fn generate(rootless: bool, uid: u32, gid: u32) -> Value {
         "hostname": "rampart",
         "mounts": mounts,
         "linux": linux
-    })
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn default_spec_parses_and_validates_as_oci() {
-        let v = super::generate(false, 0, 0);
+        let v = super::generate(false, 0, 0).unwrap();
         let spec: oci_spec::runtime::Spec = serde_json::from_value(v).unwrap();
         assert_eq!(spec.root().as_ref().unwrap().readonly(), Some(true));
         assert_eq!(spec.process().as_ref().unwrap().no_new_privileges(), Some(true));
-        let r = super::generate(true, 1000, 1000);
+        let r = super::generate(true, 1000, 1000).unwrap();
         let spec: oci_spec::runtime::Spec = serde_json::from_value(r).unwrap();
         assert!(spec.linux().as_ref().unwrap().uid_mappings().is_some());
+        // The default profile is in, parses as OCI and compiles.
+        let sc = spec.linux().as_ref().unwrap().seccomp().as_ref().unwrap();
+        assert_eq!(sc, &crate::seccomp::default_profile().unwrap());
+        crate::seccomp::compile(sc).unwrap();
     }
 }

@@ -10,19 +10,27 @@
 //!  4. rootfs: mounts and /dev → createContainer hooks → pivot_root → sysctl, masked and
 //!     read-only paths, read-only root;
 //!  5. rlimits, cwd (checked to be inside the root), executable lookup;
-//!  6. bounding set, uid/gid with kept capabilities, capability sets, no_new_privs;
-//!  7. tell the runtime `ready`, block on exec.fifo until `start`;
-//!  8. startContainer hooks, close every stray fd on exec, execve.
+//!  6. bounding set, uid/gid with kept capabilities, capability sets, no_new_privs; the seccomp
+//!     filter before the capability drop when no_new_privs is off (it needs CAP_SYS_ADMIN), or
+//!     right after no_new_privs when it has NOTIFY rules;
+//!  7. tell the runtime `ready` (passing the seccomp listener fd), block on exec.fifo until
+//!     `start`;
+//!  8. startContainer hooks, the seccomp filter if not loaded yet, close every stray fd on exec,
+//!     execve.
 
+use crate::apparmor;
 use crate::capabilities;
 use crate::cgroups::HierarchyMount;
+use crate::console;
 use crate::hooks;
 use crate::identity;
+use crate::landlock;
 use crate::namespaces::{self, Kind};
 use crate::plan::Plan;
 use crate::process::InitSide;
 use crate::rlimits;
 use crate::rootfs;
+use crate::seccomp;
 use crate::syscalls;
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -42,6 +50,8 @@ pub struct InitContext {
     pub cgroup_hierarchies: Vec<HierarchyMount>,
     /// The state directory lock inherited from the runtime; closed first thing in the init.
     pub lock_fd: std::os::fd::RawFd,
+    /// With process.terminal: the connected console socket that receives the pty master.
+    pub console: Option<OwnedFd>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +94,16 @@ pub enum InitError {
     Cloexec(std::io::Error),
     #[error("exec {path:?}: {err}")]
     Exec { path: String, err: std::io::Error },
+    #[error(transparent)]
+    Seccomp(#[from] seccomp::SeccompError),
+    #[error("seccomp: the filter's NOTIFY listener has no way to reach the agent here")]
+    SeccompListenerDropped,
+    #[error(transparent)]
+    AppArmor(#[from] apparmor::AppArmorError),
+    #[error(transparent)]
+    Landlock(#[from] landlock::LandlockError),
+    #[error(transparent)]
+    Console(#[from] console::ConsoleError),
 }
 
 /// Entry point of the cloned child. Never returns.
@@ -95,14 +115,17 @@ pub fn run(plan: &Plan, ctx: &InitContext, sock: OwnedFd) -> ! {
         // The runtime went away before letting us go on: nothing to report to.
         syscalls::exit_now(1);
     };
-    let exe = match setup(plan, ctx, host_pid) {
-        Ok(exe) => exe,
+    let (exe, seccomp_listener) = match setup(plan, ctx, host_pid) {
+        Ok(done) => done,
         Err(e) => {
             side.fail(&e.to_string());
             syscalls::exit_now(1);
         }
     };
-    side.ready();
+    // The seccomp listener (NOTIFY rules) goes to the runtime with `ready`: it sends it on to the
+    // agent from the host, where listenerPath means what the user meant. Our copy is closed then.
+    side.ready(seccomp_listener.as_ref().map(|fd| fd.as_fd()));
+    drop(seccomp_listener);
     drop(side);
     if let Err(e) = wait_start_and_exec(plan, ctx, host_pid, &exe) {
         let _ = syscalls::write_all_fd(
@@ -114,7 +137,11 @@ pub fn run(plan: &Plan, ctx: &InitContext, sock: OwnedFd) -> ! {
     syscalls::exit_now(127)
 }
 
-fn setup(plan: &Plan, ctx: &InitContext, host_pid: i32) -> Result<CString, InitError> {
+fn setup(
+    plan: &Plan,
+    ctx: &InitContext,
+    host_pid: i32,
+) -> Result<(CString, Option<OwnedFd>), InitError> {
     if plan.namespaces.creates(Kind::User) {
         // SAFETY: plain syscalls; our uid/gid 0 is mapped by the runtime before `go`.
         unsafe {
@@ -180,12 +207,46 @@ fn setup(plan: &Plan, ctx: &InitContext, host_pid: i32) -> Result<CString, InitE
         hooks::run("createContainer", &plan.hooks.create_container, &state)?;
     }
     rootfs::enter(plan, root, ctx.no_pivot)?;
+    if let Some(sock) = &ctx.console {
+        console::setup(sock.as_fd(), true)?;
+    }
     rootfs::finish(plan)?;
 
+    confine_keeping_listener(plan)
+}
+
+/// The confinement of `plan.process` once the process sits in the container's root: rlimits,
+/// cwd, executable lookup, bounding set, identity, capability sets, no_new_privs. Shared by the
+/// init and by `exec` (which passes a plan whose `process` is the exec'd one). Returns the
+/// executable to hand to [`exec_workload`]. A seccomp filter with NOTIFY rules is refused here
+/// (its listener would be lost): use [`confine_keeping_listener`] and send the fd on.
+pub fn confine(plan: &Plan) -> Result<CString, InitError> {
+    match confine_keeping_listener(plan)? {
+        (exe, None) => Ok(exe),
+        (_, Some(_)) => Err(InitError::SeccompListenerDropped),
+    }
+}
+
+/// [`confine`], returning the seccomp listener fd as well when the filter has NOTIFY rules and
+/// was loaded here (it is loaded here unless no_new_privs is set and it has no NOTIFY rule; then
+/// [`exec_workload`] loads it right before execve).
+pub fn confine_keeping_listener(plan: &Plan) -> Result<(CString, Option<OwnedFd>), InitError> {
     rlimits::apply(&plan.process.rlimits)?;
     enter_cwd(&plan.process.cwd)?;
     let exe = find_executable(plan)?;
+    // The LSMs are prepared while the process is still privileged and before any seccomp
+    // filter (a fresh procfs handle for AppArmor, the Landlock rule paths opened inside the
+    // root) and enforced in `exec_workload`, right before execve.
+    apparmor::prepare(plan.process.apparmor_profile.as_deref())?;
+    landlock::prepare_pending(plan.landlock.as_ref())?;
 
+    let nnp = plan.process.no_new_privileges;
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before giving that up.
+    let mut listener = seccomp::install_for(
+        plan.seccomp.as_ref(),
+        nnp,
+        seccomp::Stage::BeforeCapabilityDrop,
+    )?;
     capabilities::drop_bounding(plan.process.caps.bounding)?;
     let prctl = |what, opt, arg| {
         syscalls::prctl(opt, arg).map_err(|err| InitError::Prctl { what, err })
@@ -194,10 +255,12 @@ fn setup(plan: &Plan, ctx: &InitContext, host_pid: i32) -> Result<CString, InitE
     identity::switch(&plan.process.user, true)?;
     prctl("PR_SET_KEEPCAPS", libc::PR_SET_KEEPCAPS, 0)?;
     capabilities::apply(&plan.process.caps)?;
-    if plan.process.no_new_privileges {
+    if nnp {
         prctl("PR_SET_NO_NEW_PRIVS", libc::PR_SET_NO_NEW_PRIVS, 1)?;
+        let l = seccomp::install_for(plan.seccomp.as_ref(), nnp, seccomp::Stage::AfterNoNewPrivs)?;
+        listener = listener.or(l);
     }
-    Ok(exe)
+    Ok((exe, listener))
 }
 
 /// The state document hooks get on stdin.
@@ -270,7 +333,39 @@ fn wait_start_and_exec(
         let state = hook_state(plan, ctx, host_pid, "created");
         hooks::run("startContainer", &plan.hooks.start_container, &state)?;
     }
-    exec(exe, &plan.process.args, &plan.process.env, ctx.preserve_fds)
+    exec_workload(plan, exe, ctx.preserve_fds)
+}
+
+/// The last steps before execve, shared by the init and by `exec`: whatever must happen right
+/// before exec for both kinds of process belongs here. Passes on the socket-activation fds
+/// (LISTEN_FDS, with LISTEN_PID set to our pid as the container sees it) followed by the
+/// `--preserve-fds` ones, then execs.
+pub fn exec_workload(plan: &Plan, exe: &CString, preserve_fds: u32) -> Result<(), InitError> {
+    let listen = plan.process.listen_fds;
+    let mut env = plan.process.env.clone();
+    if listen > 0 {
+        env.retain(|e| {
+            let b = e.as_bytes();
+            !b.starts_with(b"LISTEN_FDS=") && !b.starts_with(b"LISTEN_PID=")
+        });
+        // SAFETY: getpid cannot fail.
+        let pid = unsafe { libc::getpid() };
+        for var in [format!("LISTEN_FDS={listen}"), format!("LISTEN_PID={pid}")] {
+            env.push(CString::new(var).unwrap_or_default());
+        }
+    }
+    // After the hooks and every step that needs the filesystem: the AppArmor transition (it
+    // takes effect at execve), then Landlock, which also sets no_new_privs.
+    apparmor::apply_prepared(plan.process.apparmor_profile.as_deref())?;
+    landlock::enforce_pending(plan.landlock.as_ref())?;
+    // With no_new_privs and no NOTIFY rule the filter is loaded as late as possible, so the
+    // profile need not allow what the runtime does before this point.
+    let nnp = plan.process.no_new_privileges;
+    if seccomp::install_for(plan.seccomp.as_ref(), nnp, seccomp::Stage::BeforeExec)?.is_some() {
+        // Stage::BeforeExec is never chosen for a filter with NOTIFY rules.
+        return Err(InitError::SeccompListenerDropped);
+    }
+    exec(exe, &plan.process.args, &env, listen + preserve_fds)
 }
 
 /// Final step shared with exec'd processes: reset signals, leave only stdio and the preserved

@@ -7,17 +7,24 @@
 //! - `rootfs`, `mounts`, `paths`, `devices`, `masked_paths`: the container's filesystem.
 //! - `cgroups`: resource limits through libcgroups.
 //! - `capabilities`, `identity`, `rlimits`, `sysctl`, `seccomp`: confinement of the process.
+//! - `landlock`, `apparmor`: LSM confinement, prepared in the init and enforced right before exec.
 //! - `hooks`: OCI hooks; `logging`: runc-compatible logs; `default_spec`: `rampart spec`.
 //! - `syscalls`: the only place with raw syscalls (unsafe, each with a SAFETY note).
 
+pub mod apparmor;
 pub mod capabilities;
 pub mod cgroups;
+pub mod console;
 pub mod container;
 pub mod default_spec;
 pub mod devices;
+pub mod events;
+pub mod exec;
+pub mod features;
 pub mod hooks;
 pub mod identity;
 pub mod init;
+pub mod landlock;
 pub mod logging;
 pub mod masked_paths;
 pub mod mounts;

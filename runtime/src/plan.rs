@@ -2,15 +2,18 @@
 //! Code that runs inside the half-built container only reads a `Plan`; it never meets a
 //! configuration error that could have been found here.
 
+use crate::apparmor::{self, AppArmorError};
 use crate::capabilities::{self, CapError, CapsPlan};
 use crate::cgroups::{self, CgroupError};
 use crate::devices::{self, DeviceError, DevicePlan};
 use crate::hooks::{self, HookError, HooksPlan};
+use crate::landlock::{self, LandlockError, LandlockPlan};
 use crate::identity::User;
 use crate::masked_paths::{self, MaskError};
 use crate::mounts::{self, MountError, MountPlan, Propagation};
 use crate::namespaces::{self, Kind, NamespaceError, NamespacePlan};
 use crate::rlimits::{self, Rlimit, RlimitError};
+use crate::seccomp::{SeccompError, SeccompPlan};
 use crate::sysctl::{self, SysctlError};
 use crate::userns::{self, IdMap, UsernsError};
 use oci_spec::runtime::Spec;
@@ -66,6 +69,12 @@ pub enum PlanError {
     Hook(#[from] HookError),
     #[error(transparent)]
     Cgroup(#[from] CgroupError),
+    #[error(transparent)]
+    Seccomp(#[from] SeccompError),
+    #[error(transparent)]
+    Landlock(#[from] LandlockError),
+    #[error(transparent)]
+    AppArmor(#[from] AppArmorError),
 }
 
 /// What the workload process is: shared by the init and, later, by exec.
@@ -82,6 +91,11 @@ pub struct ProcessPlan {
     pub rlimits: Vec<Rlimit>,
     pub oom_score_adj: Option<i32>,
     pub terminal: bool,
+    /// Socket-activation descriptors (3..3+N) inherited from the caller's LISTEN_FDS; passed on
+    /// with LISTEN_FDS/LISTEN_PID set for the process (0: none).
+    pub listen_fds: u32,
+    /// process.apparmorProfile, checked at plan time to be applicable on this host.
+    pub apparmor_profile: Option<String>,
 }
 
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -125,6 +139,8 @@ impl ProcessPlan {
             rlimits: rlimits::plan(p.rlimits().as_deref().unwrap_or(&[]))?,
             oom_score_adj: p.oom_score_adj(),
             terminal: p.terminal().unwrap_or(false),
+            listen_fds: 0,
+            apparmor_profile: apparmor::plan(p.apparmor_profile().as_deref())?,
         })
     }
 }
@@ -153,9 +169,12 @@ pub struct Plan {
     pub cgroup_path: PathBuf,
     pub resources: Option<oci_spec::runtime::LinuxResources>,
     pub annotations: HashMap<String, String>,
-    /// Compiled into BPF by the seccomp module (wired in with issue 5).
-    pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
+    /// linux.seccomp compiled into BPF; loaded by the init with `seccomp::install_for`.
+    pub seccomp: Option<SeccompPlan>,
     pub time_offsets: Vec<(String, i64, u32)>,
+    /// The container's Landlock policy (process.landlock or the default-policy annotation),
+    /// enforced on the init and on every exec'd process.
+    pub landlock: Option<LandlockPlan>,
 }
 
 impl Plan {
@@ -166,6 +185,18 @@ impl Plan {
 
 /// Validates `spec` (from the bundle at `bundle`, already absolute) into a plan.
 pub fn build(spec: &Spec, bundle: &Path, id: &str, console_socket: bool) -> Result<Plan, PlanError> {
+    build_from(spec, &bundle.join("config.json"), bundle, id, console_socket)
+}
+
+/// `build` for a spec parsed from `config_path` (e.g. the copy saved in the state directory):
+/// the fields oci-spec does not know (`process.landlock`) are read from that same file.
+pub fn build_from(
+    spec: &Spec,
+    config_path: &Path,
+    bundle: &Path,
+    id: &str,
+    console_socket: bool,
+) -> Result<Plan, PlanError> {
     let process = spec.process().as_ref().ok_or(PlanError::NoProcess)?;
     let root = spec.root().as_ref().ok_or(PlanError::NoRoot)?;
     let linux = spec.linux().as_ref().ok_or(PlanError::NoLinux)?;
@@ -252,7 +283,25 @@ pub fn build(spec: &Spec, bundle: &Path, id: &str, console_socket: bool) -> Resu
         return Err(PlanError::TimeOffsetsWithoutNs);
     }
 
-    let seccomp = linux.seccomp().clone();
+    // Compiled here so a bad profile fails create before any process exists.
+    let seccomp = match linux.seccomp() {
+        Some(cfg) => {
+            let p = SeccompPlan::compile(cfg)?;
+            for w in &p.compiled.warnings {
+                crate::logging::warn(w);
+            }
+            Some(p)
+        }
+        None => None,
+    };
+
+    let annotations = spec.annotations().clone().unwrap_or_default();
+    let raw_process = landlock::read_raw_process(config_path)?;
+    let landlock_config = match &raw_process {
+        Some(p) => landlock::parse_process(p, config_path)?,
+        None => None,
+    };
+    let landlock = landlock::plan(landlock_config.as_ref(), &annotations, &mounts)?;
 
     Ok(Plan {
         bundle: bundle.to_path_buf(),
@@ -275,8 +324,9 @@ pub fn build(spec: &Spec, bundle: &Path, id: &str, console_socket: bool) -> Resu
         hooks: hooks::plan(spec.hooks().as_ref())?,
         cgroup_path: cgroups::path_for(linux.cgroups_path().as_deref(), id)?,
         resources: linux.resources().clone(),
-        annotations: spec.annotations().clone().unwrap_or_default(),
+        annotations,
         seccomp,
         time_offsets,
+        landlock,
     })
 }

@@ -3,14 +3,19 @@
 //!
 //! Protocol: the runtime finishes what must happen outside (uid/gid maps, cgroup, oom score,
 //! createRuntime hooks), then sends `G<host pid>`; the init sets itself up and answers `R` when it
-//! waits for `start`, or `E<message>` when a step failed (and then exits).
+//! waits for `start`, or `E<message>` when a step failed (and then exits). When the init loaded a
+//! seccomp filter with NOTIFY rules, `R` carries the listener fd (SCM_RIGHTS) for the runtime to
+//! hand to the agent.
 
 use crate::init::{self, InitContext};
 use crate::namespaces::Kind;
 use crate::plan::Plan;
 use crate::syscalls;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
@@ -81,15 +86,16 @@ pub fn spawn_init(plan: &Plan, ctx: &InitContext) -> Result<InitHandle, ProcessE
 }
 
 impl InitHandle {
-    /// Lets the init go on and waits until it is ready (or reports why it is not).
-    pub fn go_and_wait_ready(&self) -> Result<(), ProcessError> {
+    /// Lets the init go on and waits until it is ready (or reports why it is not). Returns the
+    /// seccomp listener fd the init sent with `R`, if its filter has NOTIFY rules.
+    pub fn go_and_wait_ready(&self) -> Result<Option<OwnedFd>, ProcessError> {
         let mut msg = vec![b'G'];
         msg.extend_from_slice(&self.pid.to_le_bytes());
         syscalls::write_all_fd(self.sock.as_fd(), &msg).map_err(ProcessError::Sync)?;
         let mut buf = vec![0u8; 8192];
-        let n = syscalls::read_fd(self.sock.as_fd(), &mut buf).map_err(ProcessError::Sync)?;
+        let (n, fd) = recv_with_fd(self.sock.as_fd(), &mut buf)?;
         match buf[..n].split_first() {
-            Some((b'R', _)) => Ok(()),
+            Some((b'R', _)) => Ok(fd),
             Some((b'E', m)) => Err(ProcessError::Init(String::from_utf8_lossy(m).into_owned())),
             _ => Err(ProcessError::InitDied),
         }
@@ -97,6 +103,43 @@ impl InitHandle {
 
     pub fn raw_sock(&self) -> i32 {
         self.sock.as_raw_fd()
+    }
+}
+
+/// One message from the init, with the descriptor it may carry (close-on-exec in our table).
+fn recv_with_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(usize, Option<OwnedFd>), ProcessError> {
+    let mut cmsg_buf = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    loop {
+        let mut iov = [IoSliceMut::new(buf)];
+        let msg = match recvmsg::<()>(
+            sock.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg_buf),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Ok(m) => m,
+            Err(nix::Error::EINTR) => continue,
+            Err(e) => return Err(ProcessError::Sync(e.into())),
+        };
+        let mut fd = None;
+        for c in msg.cmsgs().map_err(|e| ProcessError::Sync(e.into()))? {
+            if let ControlMessageOwned::ScmRights(fds) = c {
+                for raw in fds {
+                    // SAFETY: SCM_RIGHTS just installed `raw` in our table; nothing else owns it.
+                    let owned = unsafe { OwnedFd::from_raw_fd(raw) };
+                    // Keep the first; any extra one is closed when `owned` drops.
+                    if fd.is_none() {
+                        fd = Some(owned);
+                    }
+                }
+            }
+        }
+        if msg.flags.contains(MsgFlags::MSG_CTRUNC) {
+            return Err(ProcessError::Sync(io::Error::other(
+                "control message from the init was truncated",
+            )));
+        }
+        return Ok((msg.bytes, fd));
     }
 }
 
@@ -117,8 +160,22 @@ impl InitSide {
         }
     }
 
-    pub fn ready(&self) {
-        let _ = syscalls::write_all_fd(self.sock.as_fd(), b"R");
+    /// Reports `ready`, passing `seccomp_listener` along when there is one. A failed send shows
+    /// up in the runtime as a missing `R` (init died / no listener), so it is not reported here.
+    pub fn ready(&self, seccomp_listener: Option<BorrowedFd<'_>>) {
+        let Some(fd) = seccomp_listener else {
+            let _ = syscalls::write_all_fd(self.sock.as_fd(), b"R");
+            return;
+        };
+        let fds = [fd.as_raw_fd()];
+        let iov = [IoSlice::new(b"R")];
+        let cmsg = [ControlMessage::ScmRights(&fds)];
+        loop {
+            match sendmsg::<()>(self.sock.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None) {
+                Err(nix::Error::EINTR) => continue,
+                _ => return,
+            }
+        }
     }
 
     pub fn fail(&self, msg: &str) {

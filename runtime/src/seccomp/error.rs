@@ -33,7 +33,7 @@ pub enum SeccompError {
     TsyncThread(i64),
 
     /// Serialising the container process state for the seccomp agent.
-    #[error("seccomp listener: serialising the container process state: {0}")]
+    #[error("seccomp listener: container process state JSON: {0}")]
     StateJson(#[from] serde_json::Error),
 
     /// socket(AF_UNIX, SOCK_STREAM) for the listener hand-off.
@@ -43,6 +43,10 @@ pub enum SeccompError {
     /// connect(2) to the agent's listenerPath.
     #[error("seccomp listener: connect({path}): {source}")]
     ListenerConnect { path: PathBuf, source: nix::Error },
+
+    /// The filter has NOTIFY rules but the container's init did not pass back its listener fd.
+    #[error("seccomp listener: the container init did not pass the listener fd back")]
+    ListenerMissing,
 
     /// sendmsg(2) with SCM_RIGHTS to the agent.
     #[error("seccomp listener: sendmsg to {path}: {source}")]

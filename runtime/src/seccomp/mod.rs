@@ -1,11 +1,22 @@
 //! seccomp: compiles the OCI `linux.seccomp` section into a BPF program and installs it.
 //!
 //! Order of use:
-//! 1. [`compile`] while validating the config (pure, no syscalls; cacheable through
-//!    [`Compiled::to_bytes`]). Log its `warnings` (unknown syscall names, skipped architectures).
-//! 2. In the container's init, after no_new_privs (if the config asks for it) and as late as
-//!    possible before exec: [`install`]. It returns the listener fd when NOTIFY rules exist.
-//! 3. [`send_listener`] hands that fd to the agent at `listenerPath`.
+//! 1. [`SeccompPlan::compile`] (wrapping [`compile`]) while validating the config (pure, no
+//!    syscalls; cacheable through [`Compiled::to_bytes`]). Log its `warnings` (unknown syscall
+//!    names, skipped architectures).
+//! 2. In the container's init (and in an exec'd process) call [`install_for`] at each
+//!    [`Stage`]; it loads the filter at exactly one of them:
+//!    - without no_new_privs, before the capability drop ([`Stage::BeforeCapabilityDrop`]):
+//!      loading a filter then needs CAP_SYS_ADMIN, which the process is about to lose;
+//!    - with no_new_privs and NOTIFY rules, right after no_new_privs
+//!      ([`Stage::AfterNoNewPrivs`]): the listener fd must travel back to the runtime over the
+//!      init socket, which is closed once the init reports ready;
+//!    - with no_new_privs and no NOTIFY rule, right before execve ([`Stage::BeforeExec`]), so
+//!      the runtime's own last steps (waiting on exec.fifo, startContainer hooks) need not be
+//!      allowed by the profile.
+//!    It returns the listener fd when NOTIFY rules exist.
+//! 3. The runtime (outside the container, where `listenerPath` resolves as the user meant it)
+//!    calls [`send_listener`] to hand that fd to the agent, with the state "creating".
 //!
 //! Why our own BPF emitter and not seccompiler: seccompiler 0.5 gives one match action per
 //! filter, one architecture per filter (a mismatch kills), no SECCOMP_RET_USER_NOTIF, no filter
@@ -50,6 +61,9 @@ mod tables;
 #[cfg(test)]
 mod tests;
 
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+
 use oci_spec::runtime::LinuxSeccomp;
 
 pub use arch::X32_SYSCALL_BIT;
@@ -61,6 +75,12 @@ pub use notify::{process_state_json, send_listener};
 
 /// rampart's default profile (default deny with EPERM), embedded at build time.
 const DEFAULT_PROFILE: &str = include_str!("../../../seccomp-profiles/default.json");
+
+/// The default profile as JSON, for `rampart spec` to put into config.json verbatim.
+pub fn default_profile_json() -> Result<serde_json::Value, SeccompError> {
+    serde_json::from_str(DEFAULT_PROFILE)
+        .map_err(|e| SeccompError::Config(format!("embedded default profile: {e}")))
+}
 
 /// A compiled filter: everything [`install`] needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,4 +138,93 @@ impl Compiled {
 pub fn default_profile() -> Result<LinuxSeccomp, SeccompError> {
     serde_json::from_str(DEFAULT_PROFILE)
         .map_err(|e| SeccompError::Config(format!("embedded default profile: {e}")))
+}
+
+/// What the validated plan keeps of `linux.seccomp`: the compiled filter and where its listener
+/// goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeccompPlan {
+    pub compiled: Compiled,
+    /// `listenerPath`: the agent's unix socket (set whenever `compiled.uses_notify`).
+    pub listener_path: Option<PathBuf>,
+    /// `listenerMetadata`, passed to the agent verbatim.
+    pub listener_metadata: Option<String>,
+}
+
+impl SeccompPlan {
+    /// Compiles `cfg`; the caller logs `compiled.warnings`.
+    pub fn compile(cfg: &LinuxSeccomp) -> Result<Self, SeccompError> {
+        Ok(SeccompPlan {
+            compiled: compile(cfg)?,
+            listener_path: cfg.listener_path().clone(),
+            listener_metadata: cfg.listener_metadata().clone().filter(|m| !m.is_empty()),
+        })
+    }
+
+    /// The one stage at which [`install_for`] loads this filter.
+    pub fn stage(&self, no_new_privs: bool) -> Stage {
+        if !no_new_privs {
+            Stage::BeforeCapabilityDrop
+        } else if self.compiled.uses_notify {
+            Stage::AfterNoNewPrivs
+        } else {
+            Stage::BeforeExec
+        }
+    }
+}
+
+/// The points in a process's confinement where a filter may be loaded (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// After the executable lookup, before the bounding set, uid/gid and capability changes.
+    BeforeCapabilityDrop,
+    /// Right after prctl(PR_SET_NO_NEW_PRIVS).
+    AfterNoNewPrivs,
+    /// The last step before execve.
+    BeforeExec,
+}
+
+/// Loads `plan`'s filter if `stage` is where it belongs for a process whose no_new_privs setting
+/// is `no_new_privs`; does nothing otherwise (and for `None`, a config without seccomp). Call it
+/// at every [`Stage`] in order. Returns the listener fd when the filter has NOTIFY rules: the
+/// caller must get it to [`send_listener`] (the init passes it to the runtime with its ready
+/// message).
+pub fn install_for(
+    plan: Option<&SeccompPlan>,
+    no_new_privs: bool,
+    stage: Stage,
+) -> Result<Option<OwnedFd>, SeccompError> {
+    match plan {
+        Some(p) if p.stage(no_new_privs) == stage => install(&p.compiled),
+        _ => Ok(None),
+    }
+}
+
+/// The runtime's side of the NOTIFY hand-off: sends the listener fd that the init passed back
+/// (`listener`) to the agent at `plan.listener_path`, with the container state `state_json` (the
+/// hook state document, status "creating") and `pid`, the init as the host sees it. Nothing to do
+/// without NOTIFY rules; a filter with NOTIFY rules whose fd did not arrive is an error, since the
+/// container would wait forever on its first notified syscall.
+pub fn send_to_agent(
+    plan: Option<&SeccompPlan>,
+    listener: Option<OwnedFd>,
+    pid: i32,
+    state_json: &[u8],
+) -> Result<(), SeccompError> {
+    let Some(plan) = plan.filter(|p| p.compiled.uses_notify) else {
+        // An fd we did not ask for is closed on drop.
+        return Ok(());
+    };
+    let (Some(fd), Some(path)) = (listener, plan.listener_path.as_deref()) else {
+        return Err(SeccompError::ListenerMissing);
+    };
+    let state: oci_spec::runtime::State =
+        serde_json::from_slice(state_json).map_err(SeccompError::StateJson)?;
+    send_listener(
+        path,
+        std::os::fd::AsFd::as_fd(&fd),
+        pid,
+        plan.listener_metadata.as_deref(),
+        &state,
+    )
 }

@@ -1,0 +1,347 @@
+//! The commands that drive a running container's cgroup: `pause`, `resume`, `ps`, `update`.
+//! Each takes the container's state lock only for as long as it reads the state and acts.
+
+use super::{Cgroup, CgroupError, Driver};
+use crate::container::status_of;
+use crate::state::{ContainerDir, State, StateError, Status};
+use oci_spec::runtime::{
+    LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources,
+};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+    #[error("container {id} has no cgroup (created with --cgroup-manager disabled)")]
+    NoCgroup { id: String },
+    #[error("container {id} is {status}: {what} needs a {want} container")]
+    WrongStatus {
+        id: String,
+        status: &'static str,
+        what: &'static str,
+        want: &'static str,
+    },
+    #[error("reading resources from {path}: {err}")]
+    ReadResources { path: String, err: io::Error },
+    #[error("parsing resources from {path}: {err}")]
+    ParseResources { path: String, err: serde_json::Error },
+    #[error("--{flag} {value:?}: {why}")]
+    BadFlag {
+        flag: &'static str,
+        value: String,
+        why: String,
+    },
+    #[error("running ps {args:?}: {err}")]
+    PsSpawn { args: Vec<String>, err: io::Error },
+    #[error("ps {args:?} failed: {stderr}")]
+    PsFailed { args: Vec<String>, stderr: String },
+    #[error("ps output has no PID column in its header {header:?}")]
+    PsNoPid { header: String },
+}
+
+/// Loads the state and opens the cgroup of a container (state lock held by the returned dir).
+fn open(root: &Path, id: &str) -> Result<(ContainerDir, State, Status, Cgroup), CommandError> {
+    let dir = ContainerDir::open(root, id)?;
+    let st = dir.load()?;
+    let status = status_of(&dir, &st);
+    let path = st
+        .cgroup_path
+        .clone()
+        .ok_or_else(|| CommandError::NoCgroup { id: id.to_string() })?;
+    let cg = Cgroup::open(&path, id, Driver::Cgroupfs)?;
+    Ok((dir, st, status, cg))
+}
+
+fn wrong(id: &str, status: Status, what: &'static str, want: &'static str) -> CommandError {
+    CommandError::WrongStatus {
+        id: id.to_string(),
+        status: status.as_str(),
+        what,
+        want,
+    }
+}
+
+/// `pause`: freezes every process of a running container (freezer v1 / cgroup.freeze v2).
+pub fn pause(root: &Path, id: &str) -> Result<(), CommandError> {
+    let (_dir, _st, status, cg) = open(root, id)?;
+    if status != Status::Running {
+        return Err(wrong(id, status, "pause", "running"));
+    }
+    cg.freeze(true)?;
+    Ok(())
+}
+
+/// `resume`: thaws a paused container.
+pub fn resume(root: &Path, id: &str) -> Result<(), CommandError> {
+    let (_dir, _st, status, cg) = open(root, id)?;
+    if status != Status::Paused {
+        return Err(wrong(id, status, "resume", "paused"));
+    }
+    cg.freeze(false)?;
+    Ok(())
+}
+
+/// The host pids of every process in the container's cgroup.
+pub fn pids(root: &Path, id: &str) -> Result<Vec<i32>, CommandError> {
+    let (_dir, _st, status, cg) = open(root, id)?;
+    if status == Status::Stopped {
+        return Err(wrong(id, status, "ps", "running"));
+    }
+    let mut v = cg.pids()?;
+    v.sort_unstable();
+    Ok(v)
+}
+
+/// `ps` in table form: the host's `ps ARGS` (default `-ef`), its header, and only the lines of
+/// the container's processes, found by the column headed PID (as runc does).
+pub fn ps_table(root: &Path, id: &str, args: &[String]) -> Result<String, CommandError> {
+    let pids = pids(root, id)?;
+    let args: Vec<String> = if args.is_empty() {
+        vec!["-ef".into()]
+    } else {
+        args.to_vec()
+    };
+    let out = std::process::Command::new("ps")
+        .args(&args)
+        .output()
+        .map_err(|err| CommandError::PsSpawn {
+            args: args.clone(),
+            err,
+        })?;
+    if !out.status.success() {
+        return Err(CommandError::PsFailed {
+            args,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    filter_ps(&String::from_utf8_lossy(&out.stdout), &pids)
+}
+
+fn filter_ps(text: &str, pids: &[i32]) -> Result<String, CommandError> {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or("");
+    let col = header
+        .split_whitespace()
+        .position(|h| h == "PID")
+        .ok_or_else(|| CommandError::PsNoPid {
+            header: header.to_string(),
+        })?;
+    let mut out = format!("{header}\n");
+    for line in lines {
+        let pid = line.split_whitespace().nth(col).and_then(|p| p.parse::<i32>().ok());
+        if pid.is_some_and(|p| pids.contains(&p)) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+/// runc's `update` flags; every one overrides the same field of `--resources`.
+#[derive(Clone, Debug, Default)]
+pub struct UpdateFlags {
+    pub resources: Option<PathBuf>,
+    pub memory: Option<String>,
+    pub memory_swap: Option<String>,
+    pub memory_reservation: Option<String>,
+    pub kernel_memory: Option<String>,
+    pub kernel_memory_tcp: Option<String>,
+    pub cpu_shares: Option<u64>,
+    pub cpu_quota: Option<i64>,
+    pub cpu_period: Option<u64>,
+    pub cpu_rt_period: Option<u64>,
+    pub cpu_rt_runtime: Option<i64>,
+    pub cpuset_cpus: Option<String>,
+    pub cpuset_mems: Option<String>,
+    pub pids_limit: Option<i64>,
+    pub blkio_weight: Option<u16>,
+}
+
+/// A size as runc takes it: bytes, or a number with k/m/g/t (binary units, optional "b"),
+/// or -1 for unlimited.
+pub fn parse_bytes(flag: &'static str, s: &str) -> Result<i64, CommandError> {
+    let bad = |why: &str| CommandError::BadFlag {
+        flag,
+        value: s.to_string(),
+        why: why.to_string(),
+    };
+    let t = s.trim().to_ascii_lowercase();
+    if t == "-1" {
+        return Ok(-1);
+    }
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let (num, mult): (&str, i64) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        Some('t') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let n: f64 = num.trim().parse().map_err(|_| bad("not a size"))?;
+    if !(0.0..9.0e18).contains(&n) {
+        return Err(bad("out of range"));
+    }
+    Ok((n * mult as f64) as i64)
+}
+
+fn read_resources(path: &Path) -> Result<LinuxResources, CommandError> {
+    let shown = path.display().to_string();
+    let mut text = String::new();
+    if path == Path::new("-") {
+        io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|err| CommandError::ReadResources {
+                path: shown.clone(),
+                err,
+            })?;
+    } else {
+        text = std::fs::read_to_string(path).map_err(|err| CommandError::ReadResources {
+            path: shown.clone(),
+            err,
+        })?;
+    }
+    serde_json::from_str(&text).map_err(|err| CommandError::ParseResources { path: shown, err })
+}
+
+/// The resources `update` applies: `--resources` (if any), then the flags on top.
+pub fn update_resources(f: &UpdateFlags) -> Result<LinuxResources, CommandError> {
+    let mut r = match &f.resources {
+        Some(p) => read_resources(p)?,
+        None => LinuxResources::default(),
+    };
+    let mut mem = r.memory().clone().unwrap_or_default();
+    let mut mem_set = r.memory().is_some();
+    let sizes: [(&'static str, &Option<String>, fn(&mut LinuxMemory, i64)); 5] = [
+        ("memory", &f.memory, |m, v| {
+            m.set_limit(Some(v));
+        }),
+        ("memory-swap", &f.memory_swap, |m, v| {
+            m.set_swap(Some(v));
+        }),
+        ("memory-reservation", &f.memory_reservation, |m, v| {
+            m.set_reservation(Some(v));
+        }),
+        ("kernel-memory", &f.kernel_memory, |m, v| {
+            m.set_kernel(Some(v));
+        }),
+        ("kernel-memory-tcp", &f.kernel_memory_tcp, |m, v| {
+            m.set_kernel_tcp(Some(v));
+        }),
+    ];
+    for (flag, value, set) in sizes {
+        if let Some(v) = value {
+            set(&mut mem, parse_bytes(flag, v)?);
+            mem_set = true;
+        }
+    }
+    if mem_set {
+        r.set_memory(Some(mem));
+    }
+
+    let mut cpu: LinuxCpu = r.cpu().clone().unwrap_or_default();
+    let mut cpu_set = r.cpu().is_some();
+    if let Some(v) = f.cpu_shares {
+        cpu.set_shares(Some(v));
+        cpu_set = true;
+    }
+    if let Some(v) = f.cpu_quota {
+        cpu.set_quota(Some(v));
+        cpu_set = true;
+    }
+    if let Some(v) = f.cpu_period {
+        cpu.set_period(Some(v));
+        cpu_set = true;
+    }
+    if let Some(v) = f.cpu_rt_period {
+        cpu.set_realtime_period(Some(v));
+        cpu_set = true;
+    }
+    if let Some(v) = f.cpu_rt_runtime {
+        cpu.set_realtime_runtime(Some(v));
+        cpu_set = true;
+    }
+    if let Some(v) = &f.cpuset_cpus {
+        cpu.set_cpus(Some(v.clone()));
+        cpu_set = true;
+    }
+    if let Some(v) = &f.cpuset_mems {
+        cpu.set_mems(Some(v.clone()));
+        cpu_set = true;
+    }
+    if cpu_set {
+        r.set_cpu(Some(cpu));
+    }
+
+    if let Some(v) = f.pids_limit {
+        let mut p = LinuxPids::default();
+        p.set_limit(v);
+        r.set_pids(Some(p));
+    }
+    if let Some(w) = f.blkio_weight {
+        if !(10..=1000).contains(&w) && w != 0 {
+            return Err(CommandError::BadFlag {
+                flag: "blkio-weight",
+                value: w.to_string(),
+                why: "must be 10..1000".into(),
+            });
+        }
+        let mut b: LinuxBlockIo = r.block_io().clone().unwrap_or_default();
+        b.set_weight(Some(w));
+        r.set_block_io(Some(b));
+    }
+    Ok(r)
+}
+
+/// `update`: applies new limits to a created, running or paused container.
+pub fn update(root: &Path, id: &str, f: &UpdateFlags) -> Result<(), CommandError> {
+    let r = update_resources(f)?;
+    let (_dir, _st, status, cg) = open(root, id)?;
+    if status == Status::Stopped {
+        return Err(wrong(id, status, "update", "running"));
+    }
+    cg.apply(&r)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_bytes("memory", "1024").unwrap(), 1024);
+        assert_eq!(parse_bytes("memory", "64m").unwrap(), 64 << 20);
+        assert_eq!(parse_bytes("memory", "1G").unwrap(), 1 << 30);
+        assert_eq!(parse_bytes("memory", "2kb").unwrap(), 2048);
+        assert_eq!(parse_bytes("memory", "-1").unwrap(), -1);
+        assert!(parse_bytes("memory", "lots").is_err());
+        assert!(parse_bytes("memory", "-5").is_err());
+    }
+
+    #[test]
+    fn flags_override_file_values() {
+        let f = UpdateFlags {
+            memory: Some("32m".into()),
+            cpu_quota: Some(20000),
+            pids_limit: Some(10),
+            ..Default::default()
+        };
+        let r = update_resources(&f).unwrap();
+        assert_eq!(r.memory().as_ref().unwrap().limit(), Some(32 << 20));
+        assert_eq!(r.cpu().as_ref().unwrap().quota(), Some(20000));
+        assert_eq!(r.pids().as_ref().unwrap().limit(), 10);
+        assert!(r.block_io().is_none());
+    }
+
+    #[test]
+    fn ps_filter_by_pid_column() {
+        let text = "UID PID PPID C STIME TTY TIME CMD\nroot 1 0 0 10:00 ? 00:00:01 init\nroot 42 1 0 10:00 ? 00:00:00 sleep 9\n";
+        let out = filter_ps(text, &[42]).unwrap();
+        assert_eq!(out, "UID PID PPID C STIME TTY TIME CMD\nroot 42 1 0 10:00 ? 00:00:00 sleep 9\n");
+        assert!(filter_ps("A B\n", &[1]).is_err());
+    }
+}
