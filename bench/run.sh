@@ -277,6 +277,7 @@ ratio() {
 bin_size() { stat -L -c %s "$1"; }
 linkage() { if ldd "$1" >/dev/null 2>&1; then echo dynamic; else echo static; fi; }
 STATIC_BIN=$REPO/target/x86_64-unknown-linux-gnu/release/rampart
+DYNAMIC_BIN=$REPO/target/release/rampart
 
 {
     echo "# rampart benchmark"
@@ -324,9 +325,11 @@ STATIC_BIN=$REPO/target/x86_64-unknown-linux-gnu/release/rampart
     echo
     echo "floor (unshare --fork $NS_FLAGS --root=rootfs /bin/true): $(ms "${MEAN[floor|run]}")"
     echo "rampart run / floor: $(ratio "${MEAN[run|rampart]}" "${MEAN[floor|run]}"); runc run / floor: $(ratio "${MEAN[run|runc]}" "${MEAN[floor|run]}")$( [ -n "${BIN[crun]:-}" ] && echo "; crun run / floor: $(ratio "${MEAN[run|crun]}" "${MEAN[floor|run]}")")"
-    if [ -x "$STATIC_BIN" ]; then
-        echo "static release binary ($STATIC_BIN): $(( $(bin_size "$STATIC_BIN") / 1024 )) KiB $(linkage "$STATIC_BIN")"
-    fi
+    for b in "$STATIC_BIN" "$DYNAMIC_BIN"; do
+        if [ -x "$b" ] && [ "$b" != "$RAMPART" ]; then
+            echo "other rampart build ($b): $(( $(bin_size "$b") / 1024 )) KiB $(linkage "$b")"
+        fi
+    done
     echo
     echo "## targets (issue 8)"
     met() { if [ "$1" = 1 ]; then echo "met"; else echo "NOT met"; fi; }
@@ -342,8 +345,12 @@ STATIC_BIN=$REPO/target/x86_64-unknown-linux-gnu/release/rampart
     rss=${MEAN[rss_create|rampart]}
     echo "- peak RSS of create <= 3 MiB: $(kib "$rss") -> $(met "$(lt "$rss" 3072)")"
     rss=${MEAN[rss_exec|rampart]:-n/a}
-    echo "- peak RSS of exec <= 3 MiB: $(kib "$rss") -> $(met "$(lt "$rss" 3072)")"
-    sb=$RAMPART; [ -x "$STATIC_BIN" ] && sb=$STATIC_BIN
+    if [ "$rss" = n/a ]; then
+        echo "- peak RSS of exec <= 3 MiB: not measured (this rampart has no exec)"
+    else
+        echo "- peak RSS of exec <= 3 MiB: $(kib "$rss") -> $(met "$(lt "$rss" 3072)")"
+    fi
+    sb=$RAMPART; [ "$(linkage "$sb")" = static ] || { [ -x "$STATIC_BIN" ] && sb=$STATIC_BIN; }
     if [ "$(linkage "$sb")" = static ]; then
         echo "- static release binary <= 5 MiB: $(( $(bin_size "$sb") / 1024 )) KiB -> $(met "$(lt "$(bin_size "$sb")" $((5 * 1024 * 1024)))")"
     else

@@ -522,22 +522,43 @@ fn run(cli: &Cli) -> Result<i32, String> {
             } else if *format == ListFormat::Json {
                 println!("{}", serde_json::to_string(&all).unwrap_or_default());
             } else {
-                println!("{:<24}{:<10}{:<10}{:<40}{:<32}OWNER", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
-                for v in &all {
-                    println!(
-                        "{:<24}{:<10}{:<10}{:<40}{:<32}{}",
-                        v["id"].as_str().unwrap_or(""),
-                        v["pid"],
-                        v["status"].as_str().unwrap_or(""),
-                        v["bundle"].as_str().unwrap_or(""),
-                        v["created"].as_str().unwrap_or(""),
-                        v["owner"].as_str().unwrap_or(""),
-                    );
-                }
+                print!("{}", list_table(&all));
             }
             Ok(0)
         }
     }
+}
+
+/// `list`'s table as runc prints it through Go's tabwriter (minimum width 12, padding 3): each
+/// column is as wide as its widest cell plus three spaces, the last one unpadded.
+fn list_table(all: &[serde_json::Value]) -> String {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let mut rows = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from)];
+    for v in all {
+        rows.push(["id", "pid", "status", "bundle", "created", "owner"].map(|k| text(&v[k])));
+    }
+    let mut widths = [0usize; 6];
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max((cell.chars().count() + 3).max(12));
+        }
+    }
+    let mut out = String::new();
+    for r in &rows {
+        for (i, cell) in r.iter().enumerate() {
+            if i + 1 == r.len() {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}", w = widths[i]));
+            }
+        }
+        out.push('\n');
+    }
+    out
 }
 
 fn cgroup_cmd(r: Result<(), rampart::cgroups::commands::CommandError>) -> Result<i32, String> {

@@ -12,7 +12,7 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -274,10 +274,21 @@ impl Out {
     }
 }
 
-/// Runs a command with piped output; kills it (by pid) after `limit`.
+/// Runs a command with its output captured; kills it (by pid) after `limit`.
+///
+/// Output goes to unlinked temporary files, not pipes: a container made by `create` or `run -d`
+/// inherits the runtime's stdout/stderr and keeps them open, so waiting for EOF on a pipe would
+/// wait for the container, not for the command.
 pub fn run_with_timeout(mut c: Command, limit: Duration) -> Out {
-    c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = c.spawn().expect("spawn");
+    let capture = |name: &str| {
+        let p = std::env::temp_dir().join(unique(&format!("rampart-it-{name}")));
+        let f = fs::OpenOptions::new().read(true).write(true).create_new(true).open(&p).expect("capture file");
+        let _ = fs::remove_file(&p);
+        f
+    };
+    let (out_f, err_f) = (capture("stdout"), capture("stderr"));
+    c.stdout(out_f.try_clone().expect("dup")).stderr(err_f.try_clone().expect("dup"));
+    let mut child = c.spawn().expect("spawn");
     let pid = child.id() as i32;
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let d2 = done.clone();
@@ -293,19 +304,25 @@ pub fn run_with_timeout(mut c: Command, limit: Duration) -> Out {
         unsafe { libc::kill(pid, libc::SIGKILL) };
         true
     });
-    let out = child.wait_with_output().expect("wait");
+    let status = child.wait().expect("wait");
     done.store(true, Ordering::SeqCst);
     let timed_out = guard.join().unwrap_or(false);
     assert!(!timed_out, "command timed out after {limit:?}: {c:?}");
+    use std::io::{Read, Seek};
     use std::os::unix::process::ExitStatusExt;
-    let code = out
-        .status
+    let read_all = |mut f: fs::File| {
+        let mut v = Vec::new();
+        let _ = f.seek(std::io::SeekFrom::Start(0));
+        let _ = f.read_to_end(&mut v);
+        String::from_utf8_lossy(&v).into_owned()
+    };
+    let code = status
         .code()
-        .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     Out {
         code,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        stdout: read_all(out_f),
+        stderr: read_all(err_f),
     }
 }
 

@@ -27,6 +27,38 @@ fn exec(r: &Root, id: &str, args: &[&str]) -> Out {
     r.rampart(&v)
 }
 
+/// `exec --detach --pid-file F` with stdio away from pipes (the detached process keeps its stdio,
+/// so a pipe would never reach end of file); returns the pid from the file.
+fn exec_detached(r: &Root, b: &Bundle, id: &str, name: &str, args: &[&str]) -> i32 {
+    let pid_file = b.path().join(format!("{name}.pid"));
+    let err_file = b.path().join(format!("{name}.err"));
+    let mut v: Vec<&OsStr> = vec![OsStr::new("exec"), OsStr::new("--detach"), OsStr::new("--pid-file")];
+    v.push(pid_file.as_os_str());
+    v.push(OsStr::new(id));
+    v.extend(args.iter().map(OsStr::new));
+    let mut child = r
+        .cmd(&v)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err_file).unwrap())
+        .spawn()
+        .unwrap();
+    let end = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("exec --detach did not return");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let err = std::fs::read_to_string(&err_file).unwrap_or_default();
+    assert!(status.success(), "exec --detach failed: {err}");
+    std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap()
+}
+
 fn sleeper() -> Bundle {
     Bundle::new(&["sleep", "1000"])
 }
@@ -79,18 +111,7 @@ fn exec_joins_every_namespace_and_the_cgroup_of_the_init() {
     assert!(o.stdout.contains("sleep"), "{o:?}");
 
     // The cgroup, seen from the host, is the init's.
-    let pid_file = b.path().join("exec.pid");
-    let o = r.rampart(&[
-        OsStr::new("exec"),
-        OsStr::new("-d"),
-        OsStr::new("--pid-file"),
-        pid_file.as_os_str(),
-        OsStr::new(&id),
-        OsStr::new("sleep"),
-        OsStr::new("1000"),
-    ]);
-    o.ok();
-    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    let pid = exec_detached(&r, &b, &id, "ns", &["sleep", "1000"]);
     let cg = |p: i32| std::fs::read_to_string(format!("/proc/{p}/cgroup")).unwrap();
     assert_eq!(cg(pid), cg(init));
     assert!(cg(pid).contains(&id), "{}", cg(pid));
@@ -149,7 +170,7 @@ fn exec_with_a_process_json() {
     write_file(
         &p,
         r#"{"terminal":false,"user":{"uid":65534,"gid":65534,"additionalGids":[5]},
-            "args":["sh","-c","echo $GREETING; id -u; id -g; id -G; pwd; grep CapEff /proc/self/status"],
+            "args":["sh","-c","echo $GREETING; id -u; id -g; id -G; pwd; grep CapBnd /proc/self/status"],
             "env":["PATH=/bin","GREETING=hello-json"],"cwd":"/tmp",
             "capabilities":{"bounding":["CAP_KILL"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"]}}"#,
     );
@@ -166,6 +187,7 @@ fn exec_with_a_process_json() {
     assert_eq!(lines[2], "65534");
     assert!(lines[3].split_whitespace().any(|g| g == "5"), "{o:?}");
     assert_eq!(lines[4], "/tmp");
+    // The JSON's capabilities replace the container's (bounding: CAP_KILL only).
     assert!(lines[5].ends_with("0000000000000020"), "{o:?}");
     // A bad process file is an error, not a panic.
     write_file(&p, "{not json");
@@ -206,18 +228,7 @@ fn detached_exec_writes_the_host_pid() {
     let b = sleeper();
     let id = unique("exec-detach");
     let init = start_sleeper(&r, &b, &id);
-    let pid_file = b.path().join("d.pid");
-    r.rampart(&[
-        OsStr::new("exec"),
-        OsStr::new("--detach"),
-        OsStr::new("--pid-file"),
-        pid_file.as_os_str(),
-        OsStr::new(&id),
-        OsStr::new("sleep"),
-        OsStr::new("777"),
-    ])
-    .ok();
-    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    let pid = exec_detached(&r, &b, &id, "d", &["sleep", "777"]);
     assert_ne!(pid, init);
     let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
     assert_eq!(cmd, b"sleep\0777\0");
@@ -236,7 +247,13 @@ fn exec_is_refused_in_stopped_and_paused_containers() {
     let r = Root::new();
     let b = Bundle::new(&["true"]);
     let id = unique("exec-stopped");
-    start_sleeper(&r, &b, &id);
+    let st = r
+        .cmd(&[OsStr::new("create"), OsStr::new("--bundle"), b.path().as_os_str(), OsStr::new(&id)])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    r.rampart(&["start", &id]).ok();
     assert!(r.wait_status(&id, "stopped", 10));
     let o = exec(&r, &id, &["true"]);
     o.fails();

@@ -9,7 +9,14 @@ use std::fs;
 /// The Landlock ABI of the running kernel (landlock_create_ruleset(NULL, 0, VERSION)).
 fn kernel_abi() -> i64 {
     // SAFETY-free: a query that takes no pointers the kernel writes to.
-    unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<u8>(), 0usize, 1u32) }
+    unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            1u32,
+        )
+    }
 }
 
 /// A bundle with a writable rootfs, a /data directory in it, and `policy` as process.landlock.
@@ -53,11 +60,24 @@ fn root_writes_where_a_rule_allows_and_gets_eacces_elsewhere() {
     let id = unique("ll-rule");
     let o = r.run(&b, &id);
     o.ok();
-    assert_eq!(o.stdout.lines().next(), Some("0"), "not root inside: {o:#?}");
+    assert_eq!(
+        o.stdout.lines().next(),
+        Some("0"),
+        "not root inside: {o:#?}"
+    );
     assert!(o.stdout.contains("data-ok"), "{o:#?}");
-    assert!(!o.stdout.contains("root-ok"), "write outside the rule worked: {o:#?}");
-    assert!(o.stderr.contains("can't create /root/f: Permission denied"), "{o:#?}");
-    assert_eq!(fs::read_to_string(b.rootfs().join("data/f")).unwrap(), "in\n");
+    assert!(
+        !o.stdout.contains("root-ok"),
+        "write outside the rule worked: {o:#?}"
+    );
+    assert!(
+        o.stderr.contains("can't create /root/f: Permission denied"),
+        "{o:#?}"
+    );
+    assert_eq!(
+        fs::read_to_string(b.rootfs().join("data/f")).unwrap(),
+        "in\n"
+    );
     assert!(!b.rootfs().join("root/f").exists());
     assert_nothing_left(&r, &b, &id);
 }
@@ -70,12 +90,22 @@ fn unhandled_rights_keep_working() {
     let script = "mkdir /root/d && echo mkdir-ok; ln -s /etc/passwd /root/l && echo symlink-ok; \
         rmdir /root/d && echo rmdir-ok; rm /root/l && echo rm-ok; \
         head -c4 /etc/passwd && echo && echo read-ok; \
-        echo x > /root/f || echo write-denied";
-    let b = bundle(script, Some(data_only_policy()));
+        echo x > /root/f || echo write-denied; grep NoNewPrivs /proc/self/status";
+    let mut b = bundle(script, Some(data_only_policy()));
+    // Landlock needs no_new_privs: a policy implies it even when the config says otherwise (and
+    // the seccomp filter is then loaded before the capability drop, ahead of Landlock).
+    b.edit(|c| c["process"]["noNewPrivileges"] = json!(false));
     let id = unique("ll-unhandled");
     let o = r.run(&b, &id);
     o.ok();
-    for want in ["mkdir-ok", "symlink-ok", "rmdir-ok", "rm-ok", "read-ok", "write-denied"] {
+    for want in [
+        "mkdir-ok",
+        "symlink-ok",
+        "rmdir-ok",
+        "rm-ok",
+        "read-ok",
+        "write-denied",
+    ] {
         assert!(o.stdout.contains(want), "{want}: {o:#?}");
     }
     assert_nothing_left(&r, &b, &id);
@@ -83,7 +113,11 @@ fn unhandled_rights_keep_working() {
 
 #[test]
 fn net_port_rules_are_enforced() {
-    assert!(kernel_abi() >= 4, "this test needs Landlock ABI 4+ (host has {})", kernel_abi());
+    assert!(
+        kernel_abi() >= 4,
+        "this test needs Landlock ABI 4+ (host has {})",
+        kernel_abi()
+    );
     let r = Root::new();
     // Port 8080: bind and connect allowed; 8081: connect only; 9090/9091: nothing.
     let script = "ip link set lo up || exit 3; \
@@ -112,11 +146,25 @@ fn net_port_rules_are_enforced() {
     let id = unique("ll-net");
     let o = r.run(&b, &id);
     o.ok();
-    assert!(o.stdout.contains("got=pong"), "allowed bind+connect failed: {o:#?}");
-    assert!(o.stdout.contains("bind9090: nc: bind: Permission denied"), "{o:#?}");
+    assert!(
+        o.stdout.contains("got=pong"),
+        "allowed bind+connect failed: {o:#?}"
+    );
+    assert!(
+        o.stdout.contains("bind9090: nc: bind: Permission denied"),
+        "{o:#?}"
+    );
     // Allowed connect reaches the (empty) port; a denied one never leaves the process.
-    assert!(o.stdout.contains("conn8081: nc: can't connect to remote host (127.0.0.1): Connection refused"), "{o:#?}");
-    assert!(o.stdout.contains("conn9091: nc: can't connect to remote host (127.0.0.1): Permission denied"), "{o:#?}");
+    assert!(
+        o.stdout
+            .contains("conn8081: nc: can't connect to remote host (127.0.0.1): Connection refused"),
+        "{o:#?}"
+    );
+    assert!(
+        o.stdout
+            .contains("conn9091: nc: can't connect to remote host (127.0.0.1): Permission denied"),
+        "{o:#?}"
+    );
     assert_nothing_left(&r, &b, &id);
 }
 
@@ -134,7 +182,10 @@ fn an_unknown_right_is_an_error() {
         o.fails();
         assert!(!o.stdout.contains("should-not-run"));
         assert!(o.stderr.contains("unknown access right"), "{o:#?}");
-        assert!(o.stderr.contains("write_fil") || o.stderr.contains("bind_udpp"), "{o:#?}");
+        assert!(
+            o.stderr.contains("write_fil") || o.stderr.contains("bind_udpp"),
+            "{o:#?}"
+        );
         assert_nothing_left(&r, &b, &id);
     }
 }
@@ -142,7 +193,10 @@ fn an_unknown_right_is_an_error() {
 /// `resolve_unix` is Landlock ABI 9: this kernel (ABI 7) cannot enforce it.
 fn policy_with_unsupported_right(disable_best_effort: bool) -> Value {
     let mut p = data_only_policy();
-    p["ruleset"]["handledAccessFS"].as_array_mut().unwrap().push(json!("resolve_unix"));
+    p["ruleset"]["handledAccessFS"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("resolve_unix"));
     p["disableBestEffort"] = json!(disable_best_effort);
     p
 }
@@ -150,7 +204,10 @@ fn policy_with_unsupported_right(disable_best_effort: bool) -> Value {
 #[test]
 fn best_effort_enforces_what_the_kernel_can_and_logs_the_rest() {
     let abi = kernel_abi();
-    assert!((4..9).contains(&abi), "test assumes Landlock ABI 4-8 (HOST.md says 7), got {abi}");
+    assert!(
+        (4..9).contains(&abi),
+        "test assumes Landlock ABI 4-8 (HOST.md says 7), got {abi}"
+    );
     let r = Root::new();
     let b = bundle(WRITE_BOTH, Some(policy_with_unsupported_right(false)));
     let log = b.path().join("rampart.log");
@@ -165,7 +222,10 @@ fn best_effort_enforces_what_the_kernel_can_and_logs_the_rest() {
         OsStr::new(&id),
     ]);
     o.ok();
-    assert!(o.stdout.contains("data-ok") && !o.stdout.contains("root-ok"), "{o:#?}");
+    assert!(
+        o.stdout.contains("data-ok") && !o.stdout.contains("root-ok"),
+        "{o:#?}"
+    );
     let log = fs::read_to_string(&log).unwrap();
     assert!(log.contains("cannot enforce resolve_unix"), "{log}");
     assert!(
@@ -178,14 +238,23 @@ fn best_effort_enforces_what_the_kernel_can_and_logs_the_rest() {
 #[test]
 fn disable_best_effort_refuses_what_the_kernel_cannot_enforce() {
     let abi = kernel_abi();
-    assert!((4..9).contains(&abi), "test assumes Landlock ABI 4-8 (HOST.md says 7), got {abi}");
+    assert!(
+        (4..9).contains(&abi),
+        "test assumes Landlock ABI 4-8 (HOST.md says 7), got {abi}"
+    );
     let r = Root::new();
-    let b = bundle("echo should-not-run", Some(policy_with_unsupported_right(true)));
+    let b = bundle(
+        "echo should-not-run",
+        Some(policy_with_unsupported_right(true)),
+    );
     let id = unique("ll-strict");
     let o = r.run(&b, &id);
     o.fails();
     assert!(!o.stdout.contains("should-not-run"));
-    assert!(o.stderr.contains("disableBestEffort") && o.stderr.contains("resolve_unix"), "{o:#?}");
+    assert!(
+        o.stderr.contains("disableBestEffort") && o.stderr.contains("resolve_unix"),
+        "{o:#?}"
+    );
     assert_nothing_left(&r, &b, &id);
 
     // Everything in it enforceable: disableBestEffort runs and confines.
@@ -195,7 +264,10 @@ fn disable_best_effort_refuses_what_the_kernel_cannot_enforce() {
     let id = unique("ll-strict-ok");
     let o = r.run(&b, &id);
     o.ok();
-    assert!(o.stdout.contains("data-ok") && !o.stdout.contains("root-ok"), "{o:#?}");
+    assert!(
+        o.stdout.contains("data-ok") && !o.stdout.contains("root-ok"),
+        "{o:#?}"
+    );
     assert_nothing_left(&r, &b, &id);
 }
 
@@ -269,7 +341,10 @@ fn bad_policy_configs_are_errors() {
     );
     let o = r.run(&b, &unique("ll-nothandled"));
     o.fails();
-    assert!(o.stderr.contains("read_file") && o.stderr.contains("handledAccessFS"), "{o:#?}");
+    assert!(
+        o.stderr.contains("read_file") && o.stderr.contains("handledAccessFS"),
+        "{o:#?}"
+    );
 
     // A rule path that does not exist in the container fails create, naming it.
     let b = bundle(
@@ -286,12 +361,27 @@ fn bad_policy_configs_are_errors() {
     assert_nothing_left(&r, &b, &id);
 }
 
+/// `create` with stdio on /dev/null: the container's init keeps what it inherits, so pipes
+/// collected by the harness would never reach end-of-file while it runs.
+fn create_detached(r: &Root, b: &Bundle, id: &str) {
+    let mut c = r.cmd(&[
+        OsStr::new("create"),
+        OsStr::new("--bundle"),
+        b.path().as_os_str(),
+        OsStr::new(id),
+    ]);
+    c.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let st = c.status().expect("spawn rampart create");
+    assert!(st.success(), "create {id} failed: {st:?}");
+}
+
 #[test]
 fn execd_processes_are_confined() {
     let r = Root::new();
     let b = bundle("sleep 1000", Some(data_only_policy()));
     let id = unique("ll-exec");
-    r.create(&b, &id);
+    create_detached(&r, &b, &id);
     r.rampart(&["start", &id]).ok();
     let o = r.rampart(&[
         "exec",
@@ -301,20 +391,38 @@ fn execd_processes_are_confined() {
         "echo e > /data/e && echo data-ok; echo e > /root/e && echo root-ok; mkdir /root/d && echo mkdir-ok",
     ]);
     o.ok();
-    assert!(o.stdout.contains("data-ok") && o.stdout.contains("mkdir-ok"), "{o:#?}");
-    assert!(!o.stdout.contains("root-ok"), "exec'd process wrote outside the policy: {o:#?}");
-    assert!(o.stderr.contains("can't create /root/e: Permission denied"), "{o:#?}");
+    assert!(
+        o.stdout.contains("data-ok") && o.stdout.contains("mkdir-ok"),
+        "{o:#?}"
+    );
+    assert!(
+        !o.stdout.contains("root-ok"),
+        "exec'd process wrote outside the policy: {o:#?}"
+    );
+    assert!(
+        o.stderr.contains("can't create /root/e: Permission denied"),
+        "{o:#?}"
+    );
     assert!(!b.rootfs().join("root/e").exists());
 
     // The default policy holds for exec'd processes too.
     let mut b2 = bundle("sleep 1000", None);
     b2.edit(|c| c["annotations"] = json!({"run.rampart.landlock": "default"}));
     let id2 = unique("ll-exec-def");
-    r.create(&b2, &id2);
+    create_detached(&r, &b2, &id2);
     r.rampart(&["start", &id2]).ok();
-    let o = r.rampart(&["exec", &id2, "sh", "-c", "echo e > /root/e && echo root-ok; echo e > /dev/null && echo null-ok"]);
+    let o = r.rampart(&[
+        "exec",
+        &id2,
+        "sh",
+        "-c",
+        "echo e > /root/e && echo root-ok; echo e > /dev/null && echo null-ok",
+    ]);
     o.ok();
-    assert!(o.stdout.contains("null-ok") && !o.stdout.contains("root-ok"), "{o:#?}");
+    assert!(
+        o.stdout.contains("null-ok") && !o.stdout.contains("root-ok"),
+        "{o:#?}"
+    );
 
     for i in [&id, &id2] {
         r.rampart(&["delete", "--force", i]).ok();

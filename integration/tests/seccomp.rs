@@ -603,6 +603,44 @@ fn filter_flags_are_applied() {
         assert_eq!(status_field(&o, "Seccomp"), "2", "{flags}");
         assert_eq!(calls(&o), vec![(-1, EPERM)], "{flags}");
     }
+    // SECCOMP_FILTER_FLAG_LOG: actions other than ALLOW reach the kernel log, ERRNO included,
+    // which is not logged without the flag. The audit line names the program (comm), so each run
+    // execs `sc` under its own name.
+    if let Some(before) = kernel_log() {
+        let run_as = |comm: &str, flags: Value| {
+            let p = json!({"defaultAction": "SCMP_ACT_ALLOW", "flags": flags, "syscalls": [
+                {"names": ["sched_get_priority_max"], "action": "SCMP_ACT_ERRNO"}]});
+            let probe = PROBE.to_string();
+            let exe = format!("/bin/{comm}");
+            let b = bundle(&[&exe, &probe, "1"], Some(p));
+            std::fs::copy(b.rootfs().join("bin/sc"), b.rootfs().join(&exe[1..])).unwrap();
+            assert_eq!(one_call(&run(&b)), (-1, EPERM));
+            format!("comm=\"{comm}\"")
+        };
+        let n = std::process::id();
+        let unlogged = run_as(&format!("nolog{n}"), json!([]));
+        let wanted = run_as(&format!("log{n}"), json!(["SECCOMP_FILTER_FLAG_LOG"]));
+        let mut found = false;
+        for _ in 0..100 {
+            let now = kernel_log().unwrap_or_default();
+            // Lines carry timestamps: the ones not there before come from this test's runs.
+            let old: std::collections::HashSet<&str> = before.lines().collect();
+            let new: Vec<&str> = now.lines().filter(|l| !old.contains(l)).collect();
+            let ours = |comm: &str| {
+                new.iter().any(|l| {
+                    l.contains(comm) && l.contains(&format!(" syscall={PROBE} ")) && l.ends_with("code=0x50000")
+                })
+            };
+            if ours(&wanted) {
+                assert!(!ours(&unlogged), "ERRNO logged without SECCOMP_FILTER_FLAG_LOG");
+                found = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(found, "no kernel log line for ERRNO with SECCOMP_FILTER_FLAG_LOG ({wanted})");
+    }
+
     // A flag the runtime spec does not define is a config error.
     let mut p = p.clone();
     p["flags"] = json!(["SECCOMP_FILTER_FLAG_BOGUS"]);
@@ -612,6 +650,12 @@ fn filter_flags_are_applied() {
     let o = r.run(&b, &id);
     o.fails();
     assert!(o.stderr.contains("SECCOMP_FILTER_FLAG_BOGUS"), "{o:#?}");
+}
+
+/// The kernel log (dmesg), or None where it cannot be read.
+fn kernel_log() -> Option<String> {
+    let o = Command::new("dmesg").output().ok()?;
+    o.status.success().then(|| String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
 #[test]
@@ -692,18 +736,21 @@ fn default_profile_runs_ordinary_tools() {
     assert_eq!(o.stdout.lines().collect::<Vec<_>>(), ["served-under-seccomp", "done"], "{o:#?}");
 }
 
-/// Escape-relevant operations, each printing one "name=result" line.
-const ESCAPES: &str = "
-    unshare -U true 2>/dev/null; echo unshare=$?
-    mount -t tmpfs none /mnt 2>/dev/null; echo mount=$?
-    sleep 100 & victim=$!
-    echo keyctl=$(sc 250 0 0xfffffffd)
-    echo ptrace=$(sc 101 16 $victim)
-    kill -9 $victim
-    echo userns_clone=$(sc 56 0x10000011)";
-
+/// Escape-relevant operations, each printing one "name=result" line: a user namespace, a mount,
+/// the session keyring (KEYCTL_GET_KEYRING_ID of KEY_SPEC_SESSION_KEYRING), PTRACE_ATTACH to a
+/// sibling, clone(CLONE_NEWUSER).
 fn escapes(profile: Option<Value>) -> Vec<(String, String)> {
-    let mut b = sh(ESCAPES, profile);
+    let script = format!(
+        "unshare -U true 2>/dev/null; echo unshare=$?
+        mount -t tmpfs none /mnt 2>/dev/null; echo mount=$?
+        sleep 100 & victim=$!
+        echo keyctl=$(sc {NR_KEYCTL} 0 0xfffffffd)
+        echo ptrace=$(sc {NR_PTRACE} 16 $victim)
+        kill -9 $victim
+        echo userns_clone=$(sc {NR_CLONE} {:#x})",
+        CLONE_NEWUSER | SIGCHLD
+    );
+    let mut b = sh(&script, profile);
     std::fs::create_dir_all(b.rootfs().join("mnt")).unwrap();
     grant(&mut b, &["CAP_SYS_ADMIN", "CAP_SYS_PTRACE"]);
     let o = run(&b);
@@ -716,7 +763,6 @@ fn escapes(profile: Option<Value>) -> Vec<(String, String)> {
 
 #[test]
 fn default_profile_denies_namespace_mount_keyring_and_ptrace() {
-    let _ = (NR_KEYCTL, NR_PTRACE, NR_CLONE, CLONE_NEWUSER, SIGCHLD);
     // Without a filter (same capabilities) every operation works: the denials below are seccomp's.
     let open = escapes(None);
     let get = |v: &[(String, String)], k: &str| {

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 const ENABLED_PARAM: &str = "/sys/module/apparmor/parameters/enabled";
+const PROFILES: &str = "/sys/kernel/security/apparmor/profiles";
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 /// The inode number of the root directory of every procfs instance.
 const PROC_ROOT_INO: u64 = 1;
@@ -33,9 +34,13 @@ pub enum AppArmorError {
          ({ENABLED_PARAM} is not Y)"
     )]
     NotEnabled { profile: String },
+    #[error("process.apparmorProfile {profile:?}: no such profile is loaded (see {PROFILES})")]
+    NotLoaded { profile: String },
     #[error("process.apparmorProfile {profile:?}: a profile name cannot contain NUL or newline")]
     BadName { profile: String },
-    #[error("apparmor: opening a private procfs: fsopen/fsmount: {fresh}; open_tree(/proc): {clone}")]
+    #[error(
+        "apparmor: opening a private procfs: fsopen/fsmount: {fresh}; open_tree(/proc): {clone}"
+    )]
     OpenProc { fresh: io::Error, clone: io::Error },
     #[error("apparmor: the procfs handle is not the root of a procfs ({what})")]
     NotProcfs { what: String },
@@ -73,7 +78,31 @@ pub fn plan(profile: Option<&str>) -> Result<Option<String>, AppArmorError> {
             profile: p.to_string(),
         });
     }
+    if let Some(false) = is_loaded(p) {
+        return Err(AppArmorError::NotLoaded {
+            profile: p.to_string(),
+        });
+    }
     Ok(Some(p.to_string()))
+}
+
+/// Whether `profile` is among the loaded profiles, so a typo fails `create` rather than the
+/// container's start. None when that cannot be told: the list is unreadable, or the name is a
+/// stack ("a//&b") or lives in another policy namespace (":ns:name"), which the list omits.
+/// "unconfined" is always there.
+fn is_loaded(profile: &str) -> Option<bool> {
+    if profile == "unconfined" {
+        return Some(true);
+    }
+    if profile.starts_with(':') || profile.contains("//&") {
+        return None;
+    }
+    let list = std::fs::read_to_string(PROFILES).ok()?;
+    // Lines are "<name> (<mode>)"; names may contain spaces, the mode never does.
+    Some(
+        list.lines()
+            .any(|l| l.rsplit_once(" (").map(|(name, _)| name) == Some(profile)),
+    )
 }
 
 /// A procfs root the runtime made (or cloned) and verified itself.
@@ -84,9 +113,18 @@ impl ProcHandle {
     pub fn open() -> Result<ProcHandle, AppArmorError> {
         let fd = match fresh_procfs() {
             Ok(fd) => fd,
-            Err(fresh) => clone_container_proc()
-                .map_err(|clone| AppArmorError::OpenProc { fresh, clone })?,
+            Err(fresh) => {
+                crate::logging::debug(&format!(
+                    "apparmor: no fresh procfs ({fresh}): cloning the container's /proc mount"
+                ));
+                clone_container_proc().map_err(|clone| AppArmorError::OpenProc { fresh, clone })?
+            }
         };
+        Self::verify(fd)
+    }
+
+    /// Accepts `fd` only if it is the root directory of a procfs.
+    fn verify(fd: OwnedFd) -> Result<ProcHandle, AppArmorError> {
         let magic = syscalls::fstatfs_magic(fd.as_fd()).map_err(|e| AppArmorError::NotProcfs {
             what: format!("fstatfs: {e}"),
         })?;
@@ -116,7 +154,10 @@ fn fresh_procfs() -> io::Result<OwnedFd> {
 }
 
 /// A detached, non-recursive copy of the container's /proc mount (without the masked-path
-/// mounts on top of it). Only used before any container process runs, so nothing can race it.
+/// mounts on top of it). For the init no container process exists yet to tamper with /proc; for
+/// exec, whatever is mounted there must still pass `verify` (the root of a procfs), and the
+/// kernel only lets a task write its own attr files, so another procfs instance (say a nested
+/// pid namespace's, where our ids name other tasks) cannot turn the write onto someone else.
 fn clone_container_proc() -> io::Result<OwnedFd> {
     let root = syscalls::open(Path::new("/"), libc::O_PATH | libc::O_DIRECTORY, 0)?;
     syscalls::open_tree(
@@ -128,6 +169,18 @@ fn clone_container_proc() -> io::Result<OwnedFd> {
 
 /// Asks the kernel to switch to `profile` at the next execve of the calling thread.
 pub fn apply(proc: &ProcHandle, profile: &str) -> Result<(), AppArmorError> {
+    let (fd, path) = open_exec_attr(proc)?;
+    syscalls::write_all_fd(fd.as_fd(), format!("exec {profile}").as_bytes()).map_err(|err| {
+        AppArmorError::Write {
+            profile: profile.to_string(),
+            path,
+            err,
+        }
+    })
+}
+
+/// Opens the calling thread's on-exec attribute for writing, beneath the handle only.
+fn open_exec_attr(proc: &ProcHandle) -> Result<(OwnedFd, PathBuf), AppArmorError> {
     // "thread-self" is a symlink, which RESOLVE_NO_SYMLINKS refuses: spell out what it points
     // to. The ids are in the pid namespace the handle belongs to (ours).
     let pid = std::process::id();
@@ -158,13 +211,7 @@ pub fn apply(proc: &ProcHandle, profile: &str) -> Result<(), AppArmorError> {
     if magic != PROC_SUPER_MAGIC {
         return Err(AppArmorError::AttrNotProcfs { path, magic });
     }
-    syscalls::write_all_fd(fd.as_fd(), format!("exec {profile}").as_bytes()).map_err(|err| {
-        AppArmorError::Write {
-            profile: profile.to_string(),
-            path,
-            err,
-        }
-    })
+    Ok((fd, path))
 }
 
 /// The handle `prepare` opened, waiting for `apply_prepared`. A process-wide slot because the
@@ -187,7 +234,9 @@ pub fn prepare(profile: Option<&str>) -> Result<(), AppArmorError> {
 
 /// Writes the on-exec transition through the handle `prepare` kept (or one opened now).
 pub fn apply_prepared(profile: Option<&str>) -> Result<(), AppArmorError> {
-    let Some(profile) = profile else { return Ok(()) };
+    let Some(profile) = profile else {
+        return Ok(());
+    };
     let pending = PENDING.lock().ok().and_then(|mut slot| slot.take());
     let handle = match pending {
         Some(h) => h,
@@ -211,8 +260,43 @@ mod tests {
         assert!(plan(Some("")).unwrap().is_none());
     }
 
+    /// Both kinds of handle (run as root, like the init): each is a verified procfs root, and the
+    /// thread's attribute opens beneath it under the resolve restrictions. The handles are
+    /// detached mounts, gone when the descriptors close.
+    #[test]
+    fn handles_reach_the_exec_attribute() {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "needs root, like the init (HOST.md)"
+        );
+        let fresh = ProcHandle::open().expect("fresh procfs handle");
+        let (_, path) = open_exec_attr(&fresh).expect("attr through the fresh handle");
+        assert!(path.to_string_lossy().contains("/task/"), "{path:?}");
+        let cloned = ProcHandle::verify(clone_container_proc().expect("clone of /proc"))
+            .expect("the clone is a procfs root");
+        open_exec_attr(&cloned).expect("attr through the cloned handle");
+    }
+
+    #[test]
+    fn only_a_procfs_root_makes_a_handle() {
+        let root = syscalls::open(Path::new("/"), libc::O_PATH | libc::O_DIRECTORY, 0).unwrap();
+        assert!(matches!(
+            ProcHandle::verify(root),
+            Err(AppArmorError::NotProcfs { .. })
+        ));
+        // A directory inside procfs is not its root either.
+        let sub = syscalls::open(Path::new("/proc/self"), libc::O_PATH | libc::O_DIRECTORY, 0);
+        assert!(matches!(
+            ProcHandle::verify(sub.unwrap()),
+            Err(AppArmorError::NotProcfs { .. })
+        ));
+    }
+
     #[test]
     fn newline_in_profile_is_refused() {
-        assert!(matches!(plan(Some("a\nb")), Err(AppArmorError::BadName { .. })));
+        assert!(matches!(
+            plan(Some("a\nb")),
+            Err(AppArmorError::BadName { .. })
+        ));
     }
 }

@@ -378,6 +378,27 @@ pub fn is_frozen(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// Removes the cgroup of a stopped container when it is empty, without a libcgroups manager:
+/// one read of mountinfo and an rmdir per hierarchy. Making the manager re-reads mountinfo and
+/// /proc/self/cgroup through a verified procfs handle once per controller, which was the
+/// largest single cost of `delete` (and so of `run`) on a v1 host. Returns false when this did
+/// not finish the job: a directory the kernel would not remove (processes left, children) or
+/// nothing found to remove; the caller then goes through `Cgroup::open` + `remove`, which kill
+/// what is left and tolerate the directories already removed here.
+pub fn remove_empty(path: &Path) -> bool {
+    let hierarchies = container_mounts();
+    let mut removed = false;
+    for h in &hierarchies {
+        let dir = Path::new("/sys/fs/cgroup").join(&h.name).join(relative(path));
+        match std::fs::remove_dir(&dir) {
+            Ok(()) => removed = true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(_) => return false,
+        }
+    }
+    removed
+}
+
 /// One cgroup hierarchy to mount inside the container.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HierarchyMount {

@@ -82,13 +82,24 @@ pub struct CreateOptions {
 /// The init of a container just created by this process (it is our child until we exit).
 pub struct Created {
     pub pid: i32,
+    /// The pty master of a foreground `run` with process.terminal and no console socket.
+    pub master: Option<std::os::fd::OwnedFd>,
 }
 
 /// `create`: builds the container up to the point where only `start` is missing.
 pub fn create(o: &CreateOptions) -> Result<Created, Error> {
+    create_with(o, false)
+}
+
+/// `create`; with `foreground_terminal` (a foreground `run`), process.terminal without a console
+/// socket makes a pty whose master comes back in `Created` for the runtime to proxy.
+fn create_with(o: &CreateOptions, foreground_terminal: bool) -> Result<Created, Error> {
+    // A bad id is the caller's first mistake: report it before any config problem.
+    state::validate_id(&o.id)?;
     let bundle = spec::bundle_dir(&o.bundle)?;
     let spec = spec::load(&bundle)?;
-    let mut plan = plan::build(&spec, &bundle, &o.id, o.console_socket.is_some())?;
+    let has_console = o.console_socket.is_some() || foreground_terminal;
+    let mut plan = plan::build(&spec, &bundle, &o.id, has_console)?;
     plan.process.listen_fds = crate::exec::listen_fds_from_env();
     let joins = namespaces::open_joins(&plan.namespaces)?;
     let dir = ContainerDir::create(&o.root, &o.id)?;
@@ -99,7 +110,7 @@ pub fn create(o: &CreateOptions) -> Result<Created, Error> {
         let _ = dir.remove();
         return Err(Error::SaveConfig { path: saved, err });
     }
-    match create_in(o, &plan, dir, joins) {
+    match create_in(o, &plan, dir, joins, foreground_terminal) {
         Ok(c) => Ok(c),
         Err(e) => {
             // create_in cleaned up what it made; the directory is removed there too.
@@ -113,6 +124,7 @@ fn create_in(
     plan: &plan::Plan,
     dir: ContainerDir,
     joins: Vec<(Kind, PathBuf, std::os::fd::OwnedFd)>,
+    foreground_terminal: bool,
 ) -> Result<Created, Error> {
     let mut cleanup = Cleanup {
         dir: Some(dir),
@@ -142,6 +154,7 @@ fn create_in(
         err,
     })?;
     let needs_cgroupfs = plan.mounts.iter().any(|m| m.is_fs("cgroup") || m.is_fs("cgroup2"));
+    let mut console_keep = None;
     let ctx = InitContext {
         id: o.id.clone(),
         fifo,
@@ -157,6 +170,11 @@ fn create_in(
         lock_fd: dir.lock_fd(),
         console: match (&o.console_socket, plan.process.terminal) {
             (Some(path), true) => Some(console::connect(path)?),
+            (None, true) if foreground_terminal => {
+                let (theirs, ours) = console::socketpair()?;
+                console_keep = Some(ours);
+                Some(theirs)
+            }
             _ => None,
         },
     };
@@ -201,11 +219,19 @@ fn create_in(
     let seccomp_listener = init.go_and_wait_ready()?;
     // From here, outside the container, so listenerPath resolves in the host's view.
     seccomp::send_to_agent(plan.seccomp.as_ref(), seccomp_listener, init.pid, &creating)?;
+    // The init sent the master before `ready`; it waits in our end of the pair.
+    let master = match &console_keep {
+        Some(sock) => Some(console::receive_master(sock.as_fd())?.0),
+        None => None,
+    };
     if let Some(p) = &o.pid_file {
         write_pid_file(p, init.pid)?;
     }
     cleanup.disarm();
-    Ok(Created { pid: init.pid })
+    Ok(Created {
+        pid: init.pid,
+        master,
+    })
 }
 
 fn all_namespaces(plan: &plan::Plan) -> Vec<(String, i32)> {
@@ -301,21 +327,36 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
         });
     }
     let fifo_path = dir.fifo_path();
-    // O_NONBLOCK: if the init died there is no reader and we get ENXIO instead of hanging.
-    let fifo = syscalls::open(&fifo_path, libc::O_WRONLY | libc::O_NONBLOCK, 0).map_err(|err| {
-        Error::StartFifo {
-            id: id.to_string(),
-            err,
-        }
-    })?;
-    syscalls::write_all_fd(fifo.as_fd(), b"0").map_err(|err| Error::StartFifo {
+    let fifo_err = |err| Error::StartFifo {
         id: id.to_string(),
         err,
-    })?;
+    };
+    // O_NONBLOCK: if the init died there is no reader and we get ENXIO instead of hanging.
+    let fifo = syscalls::open(&fifo_path, libc::O_WRONLY | libc::O_NONBLOCK, 0).map_err(fifo_err)?;
+    // poststart hooks must run after the workload is executed. The init's copy of the fifo is
+    // close-on-exec and is the last writer once ours is closed, so a reader sees POLLHUP at its
+    // exec. The kernel only reports that hangup to a reader opened before the last writer
+    // came, hence the reader first and a fresh writer for the byte.
+    let (fifo, exec_watch) = if st.poststart.is_empty() {
+        (fifo, None)
+    } else {
+        let watch = syscalls::open(&fifo_path, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(fifo_err)?;
+        drop(fifo);
+        let fifo = syscalls::open(&fifo_path, libc::O_WRONLY | libc::O_NONBLOCK, 0).map_err(fifo_err)?;
+        (fifo, Some(watch))
+    };
+    syscalls::write_all_fd(fifo.as_fd(), b"0").map_err(fifo_err)?;
     drop(fifo);
     let _ = std::fs::remove_file(&fifo_path);
     st.started = true;
     dir.save(&st)?;
+    if let Some(watch) = exec_watch {
+        // A bound, not a measurement: should some process inherit the init's fifo descriptor
+        // the hangup never comes, and poststart then runs late rather than never.
+        if !poll_for(watch.as_fd(), 0, Duration::from_secs(30)) {
+            logging::warn(&format!("container {id}: no sign of the workload's exec after 30 s"));
+        }
+    }
     // The runtime spec: a failing poststart hook is logged, the lifecycle goes on.
     let running = st.hook_json(Status::Running);
     for h in &st.poststart {
@@ -339,7 +380,11 @@ pub fn list(root: &Path) -> Result<Vec<serde_json::Value>, Error> {
     let mut out = Vec::new();
     for id in state::list_ids(root)? {
         match state(root, &id) {
-            Ok(v) => out.push(v),
+            Ok(mut v) => {
+                // As runc: `list` names the owner of the state directory (`state` leaves it empty).
+                v["owner"] = serde_json::Value::from(state::owner_name(&root.join(&id)));
+                out.push(v)
+            }
             Err(e) => logging::warn(&format!("skipping {id}: {e}")),
         }
     }
@@ -383,12 +428,17 @@ pub fn kill(root: &Path, id: &str, sig: i32, all: bool, driver: Driver) -> Resul
 
 /// Waits until the process behind `pidfd` has exited (it need not be our child).
 fn wait_exit(pidfd: std::os::fd::BorrowedFd<'_>, timeout: Duration) -> bool {
+    poll_for(pidfd, libc::POLLIN, timeout)
+}
+
+/// Waits until `fd` reports one of `events` (or a hangup or error, which poll always reports).
+fn poll_for(fd: std::os::fd::BorrowedFd<'_>, events: libc::c_short, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let mut pfd = libc::pollfd {
-            fd: std::os::fd::AsRawFd::as_raw_fd(&pidfd),
-            events: libc::POLLIN,
+            fd: std::os::fd::AsRawFd::as_raw_fd(&fd),
+            events,
             revents: 0,
         };
         // SAFETY: one valid pollfd.
@@ -432,9 +482,13 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
             })
         }
     }
+    // The cgroup of a stopped container is normally empty: removing it directly spares the
+    // libcgroups manager (see cgroups::remove_empty); anything left falls back to the full way.
+    let removed = status == Status::Stopped
+        && st.cgroup_path.as_deref().is_some_and(cgroups::remove_empty);
     let cgroup = match &st.cgroup_path {
-        Some(p) => Some(Cgroup::open(p, id, Driver::Cgroupfs)?),
-        None => None,
+        Some(p) if !removed => Some(Cgroup::open(p, id, Driver::Cgroupfs)?),
+        _ => None,
     };
     if status != Status::Stopped {
         if status == Status::Paused {
@@ -484,13 +538,21 @@ pub fn run(o: &CreateOptions, detach: bool) -> Result<i32, Error> {
             libc::sigprocmask(libc::SIG_BLOCK, set.as_ptr(), std::ptr::null_mut());
         }
     }
-    let created = create(o)?;
+    let created = create_with(o, !detach)?;
     if let Err(e) = start(&o.root, &o.id) {
         let _ = delete(&o.root, &o.id, true);
         return Err(e);
     }
     if detach {
         return Ok(0);
+    }
+    if let Some(master) = created.master {
+        // SAFETY: initialised by sigfillset above.
+        let set = unsafe { set.assume_init_ref() };
+        let code = crate::exec::wait_foreground(created.pid, set, Some(master))
+            .map_err(|e| Error::Wait(io::Error::other(e.to_string())))?;
+        delete(&o.root, &o.id, true)?;
+        return Ok(code);
     }
     let code = loop {
         let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();

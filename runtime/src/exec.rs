@@ -238,7 +238,7 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
             reap(joiner);
             return Err(ExecError::Child(m));
         }
-        Msg::Eof => {
+        Msg::Eof | Msg::Listener(_) => {
             reap(joiner);
             return Err(ExecError::ChildDied);
         }
@@ -259,10 +259,19 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
         Some(sock) => Some(console::receive_master(sock.as_fd())?.0),
         None => None,
     };
-    match read_msg(parent.as_fd())? {
+    let mut msg = read_msg(parent.as_fd())?;
+    if let Msg::Listener(fd) = msg {
+        // A filter with NOTIFY rules: its listener goes to the agent from here, in the host's
+        // view of listenerPath, while the process may already wait on its first notified call.
+        let running = st.hook_json(Status::Running);
+        crate::seccomp::send_to_agent(plan.seccomp.as_ref(), Some(fd), pid, &running)
+            .map_err(|e| ExecError::Child(e.to_string()))?;
+        msg = read_msg(parent.as_fd())?;
+    }
+    match msg {
         Msg::Eof => {}
         Msg::Error(m) => return Err(ExecError::Child(m)),
-        Msg::Pid(_) => return Err(ExecError::Sync(io::Error::from(io::ErrorKind::InvalidData))),
+        _ => return Err(ExecError::Sync(io::Error::from(io::ErrorKind::InvalidData))),
     }
     drop(dir);
     if let Some(p) = &o.pid_file {
@@ -472,18 +481,55 @@ fn socketpair() -> Result<(OwnedFd, OwnedFd), ExecError> {
 enum Msg {
     Pid(i32),
     Error(String),
+    /// The seccomp NOTIFY listener of the process (SCM_RIGHTS).
+    Listener(OwnedFd),
     Eof,
 }
 
 fn read_msg(fd: BorrowedFd<'_>) -> Result<Msg, ExecError> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let mut buf = vec![0u8; 8192];
-    let n = syscalls::read_fd(fd, &mut buf).map_err(ExecError::Sync)?;
+    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+    let (n, passed) = loop {
+        let mut iov = [io::IoSliceMut::new(&mut buf)];
+        match recvmsg::<()>(fd.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
+            Ok(m) => {
+                let mut passed = None;
+                for c in m.cmsgs().map_err(|e| ExecError::Sync(e.into()))? {
+                    if let ControlMessageOwned::ScmRights(fds) = c {
+                        for raw in fds {
+                            // SAFETY: SCM_RIGHTS installed this descriptor for us alone.
+                            let owned = unsafe { OwnedFd::from_raw_fd(raw) };
+                            passed.get_or_insert(owned);
+                        }
+                    }
+                }
+                break (m.bytes, passed);
+            }
+            Err(nix::Error::EINTR) => continue,
+            Err(e) => return Err(ExecError::Sync(e.into())),
+        }
+    };
     Ok(match buf[..n].split_first() {
         None => Msg::Eof,
+        Some((b'L', _)) => match passed {
+            Some(l) => Msg::Listener(l),
+            None => return Err(ExecError::Sync(io::Error::from(io::ErrorKind::InvalidData))),
+        },
         Some((b'P', rest)) if rest.len() == 4 => Msg::Pid(i32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]])),
         Some((b'E', m)) => Msg::Error(String::from_utf8_lossy(m).into_owned()),
         Some(_) => return Err(ExecError::Sync(io::Error::from(io::ErrorKind::InvalidData))),
     })
+}
+
+fn send_listener(sock: BorrowedFd<'_>, listener: BorrowedFd<'_>) -> io::Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    let fds = [listener.as_raw_fd()];
+    let iov = [io::IoSlice::new(b"L")];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None)
+        .map(|_| ())
+        .map_err(io::Error::from)
 }
 
 fn send_error(sock: BorrowedFd<'_>, msg: &str) {
@@ -555,7 +601,11 @@ fn run_process(plan: &Plan, sock: OwnedFd, console: Option<OwnedFd>, keep: u32) 
         if let Some(c) = &console {
             console::setup(c.as_fd(), false).map_err(|e| e.to_string())?;
         }
-        let exe = init::confine(plan).map_err(|e: InitError| e.to_string())?;
+        let (exe, listener) =
+            init::confine_keeping_listener(plan).map_err(|e: InitError| e.to_string())?;
+        if let Some(l) = listener {
+            send_listener(sock.as_fd(), l.as_fd()).map_err(|e| format!("passing the seccomp listener: {e}"))?;
+        }
         init::exec_workload(plan, &exe, keep - plan.process.listen_fds).map_err(|e| e.to_string())
     })();
     if let Err(m) = result {
@@ -566,7 +616,7 @@ fn run_process(plan: &Plan, sock: OwnedFd, console: Option<OwnedFd>, keep: u32) 
 
 /// Waits for the foreground process, forwarding signals (and proxying its terminal when the
 /// runtime holds the master). Returns its exit code, 128+N when killed by signal N.
-fn wait_foreground(pid: i32, set: &libc::sigset_t, master: Option<OwnedFd>) -> Result<i32, ExecError> {
+pub fn wait_foreground(pid: i32, set: &libc::sigset_t, master: Option<OwnedFd>) -> Result<i32, ExecError> {
     let Some(master) = master else {
         return wait_signals(pid, set);
     };

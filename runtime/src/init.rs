@@ -9,14 +9,15 @@
 //!  3. hostname, session keyring;
 //!  4. rootfs: mounts and /dev → createContainer hooks → pivot_root → sysctl, masked and
 //!     read-only paths, read-only root;
-//!  5. rlimits, cwd (checked to be inside the root), executable lookup;
+//!  5. rlimits, cwd (checked to be inside the root), executable lookup; AppArmor's procfs
+//!     handle and the Landlock ruleset prepared (still privileged, no seccomp filter yet);
 //!  6. bounding set, uid/gid with kept capabilities, capability sets, no_new_privs; the seccomp
 //!     filter before the capability drop when no_new_privs is off (it needs CAP_SYS_ADMIN), or
 //!     right after no_new_privs when it has NOTIFY rules;
 //!  7. tell the runtime `ready` (passing the seccomp listener fd), block on exec.fifo until
 //!     `start`;
-//!  8. startContainer hooks, the seccomp filter if not loaded yet, close every stray fd on exec,
-//!     execve.
+//!  8. startContainer hooks, the AppArmor on-exec profile, Landlock enforced, the seccomp filter
+//!     if not loaded yet, close every stray fd on exec, execve.
 
 use crate::apparmor;
 use crate::capabilities;
@@ -203,7 +204,8 @@ fn setup(
 
     let root = rootfs::prepare(plan, &ctx.cgroup_hierarchies)?;
     if !plan.hooks.create_container.is_empty() {
-        let state = hook_state(plan, ctx, host_pid, "created");
+        // The create operation is still going on: "creating", as runc reports it too.
+        let state = hook_state(plan, ctx, host_pid, "creating");
         hooks::run("createContainer", &plan.hooks.create_container, &state)?;
     }
     rootfs::enter(plan, root, ctx.no_pivot)?;

@@ -78,14 +78,19 @@ pub enum LandlockError {
     #[error("process.landlock: rules.pathBeneath: {path} must be an absolute path")]
     RelativePath { path: PathBuf },
     #[error("process.landlock: rules.{field}: a rule with no {what}")]
-    EmptyRule { field: &'static str, what: &'static str },
+    EmptyRule {
+        field: &'static str,
+        what: &'static str,
+    },
     #[error(
         "process.landlock: disableBestEffort is set but this kernel's Landlock cannot enforce: {rights}"
     )]
     Unsupported { rights: String },
     #[error("annotation {DEFAULT_POLICY_ANNOTATION}: unknown value {value:?} (only \"default\")")]
     BadAnnotation { value: String },
-    #[error("both process.landlock and the {DEFAULT_POLICY_ANNOTATION} annotation are set: choose one")]
+    #[error(
+        "both process.landlock and the {DEFAULT_POLICY_ANNOTATION} annotation are set: choose one"
+    )]
     BothPolicies,
     #[error("landlock: opening / of the container: {0}")]
     OpenRoot(io::Error),
@@ -157,7 +162,7 @@ pub struct PortRuleConfig {
 // ---- access names ---------------------------------------------------------------------------
 
 /// Every filesystem right by its kernel name (LANDLOCK_ACCESS_FS_<NAME>, lower case).
-const FS_RIGHTS: &[(&'static str, AccessFs)] = &[
+const FS_RIGHTS: &[(&str, AccessFs)] = &[
     ("execute", AccessFs::Execute),
     ("write_file", AccessFs::WriteFile),
     ("read_file", AccessFs::ReadFile),
@@ -180,7 +185,7 @@ const FS_RIGHTS: &[(&'static str, AccessFs)] = &[
 ];
 
 /// Every network right by its kernel name (LANDLOCK_ACCESS_NET_<NAME>, lower case).
-const NET_RIGHTS: &[(&'static str, AccessNet)] = &[
+const NET_RIGHTS: &[(&str, AccessNet)] = &[
     ("bind_tcp", AccessNet::BindTcp),
     ("connect_tcp", AccessNet::ConnectTcp),
     ("bind_udp", AccessNet::BindUdp),
@@ -270,15 +275,20 @@ pub fn read_raw_process(config_path: &Path) -> Result<Option<Value>, LandlockErr
 }
 
 /// Parses `process.landlock` out of a raw process object (config.json's or exec's process.json).
-pub fn parse_process(process: &Value, origin: &Path) -> Result<Option<LandlockConfig>, LandlockError> {
+pub fn parse_process(
+    process: &Value,
+    origin: &Path,
+) -> Result<Option<LandlockConfig>, LandlockError> {
     match process.get("landlock") {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => serde_json::from_value(v.clone())
-            .map(Some)
-            .map_err(|e| LandlockError::ParseConfig {
-                path: origin.to_path_buf(),
-                err: e.to_string(),
-            }),
+        Some(v) => {
+            serde_json::from_value(v.clone())
+                .map(Some)
+                .map_err(|e| LandlockError::ParseConfig {
+                    path: origin.to_path_buf(),
+                    err: e.to_string(),
+                })
+        }
     }
 }
 
@@ -364,10 +374,20 @@ fn supported_net(set: BitFlags<AccessNet>) -> BitFlags<AccessNet> {
         .collect()
 }
 
-fn validate(c: &LandlockConfig, source: &'static str) -> Result<Option<LandlockPlan>, LandlockError> {
-    let handled_fs = parse_rights(FS_RIGHTS, &c.ruleset.handled_access_fs, "ruleset.handledAccessFS")?;
-    let handled_net =
-        parse_rights(NET_RIGHTS, &c.ruleset.handled_access_net, "ruleset.handledAccessNet")?;
+fn validate(
+    c: &LandlockConfig,
+    source: &'static str,
+) -> Result<Option<LandlockPlan>, LandlockError> {
+    let handled_fs = parse_rights(
+        FS_RIGHTS,
+        &c.ruleset.handled_access_fs,
+        "ruleset.handledAccessFS",
+    )?;
+    let handled_net = parse_rights(
+        NET_RIGHTS,
+        &c.ruleset.handled_access_net,
+        "ruleset.handledAccessNet",
+    )?;
     if handled_fs.is_empty() && handled_net.is_empty() {
         return Err(LandlockError::NothingHandled);
     }
@@ -383,7 +403,10 @@ fn validate(c: &LandlockConfig, source: &'static str) -> Result<Option<LandlockP
             });
         }
         if r.paths.is_empty() {
-            return Err(LandlockError::EmptyRule { field: "pathBeneath", what: "paths" });
+            return Err(LandlockError::EmptyRule {
+                field: "pathBeneath",
+                what: "paths",
+            });
         }
         for p in &r.paths {
             if !p.is_absolute() {
@@ -404,7 +427,10 @@ fn validate(c: &LandlockConfig, source: &'static str) -> Result<Option<LandlockP
             });
         }
         if r.ports.is_empty() {
-            return Err(LandlockError::EmptyRule { field: "netPort", what: "ports" });
+            return Err(LandlockError::EmptyRule {
+                field: "netPort",
+                what: "ports",
+            });
         }
         for p in &r.ports {
             port_rules.push((*p, allowed));
@@ -506,15 +532,20 @@ pub fn prepare(plan: &LandlockPlan) -> Result<Prepared, LandlockError> {
     // Rights that only mean something on directories; the kernel refuses them on a file rule.
     let file_rights = AccessFs::from_file(ABI::V10);
     for (path, access) in &plan.path_rules {
-        let fd = paths::open_in_root(root.as_fd(), path).map_err(|err| LandlockError::RulePath {
-            path: path.clone(),
-            err,
-        })?;
+        let fd =
+            paths::open_in_root(root.as_fd(), path).map_err(|err| LandlockError::RulePath {
+                path: path.clone(),
+                err,
+            })?;
         let is_dir = paths::is_dir(fd.as_fd()).map_err(|err| LandlockError::StatRulePath {
             path: path.clone(),
             err,
         })?;
-        let access = if is_dir { *access } else { *access & file_rights };
+        let access = if is_dir {
+            *access
+        } else {
+            *access & file_rights
+        };
         if access.is_empty() {
             continue;
         }
@@ -585,7 +616,9 @@ pub fn features() -> Value {
     let fs: Vec<&str> = FS_RIGHTS.iter().map(|(n, _)| *n).collect();
     let net: Vec<&str> = NET_RIGHTS.iter().map(|(n, _)| *n).collect();
     let all_fs = FS_RIGHTS.iter().fold(BitFlags::empty(), |a, (_, r)| a | *r);
-    let all_net = NET_RIGHTS.iter().fold(BitFlags::empty(), |a, (_, r)| a | *r);
+    let all_net = NET_RIGHTS
+        .iter()
+        .fold(BitFlags::empty(), |a, (_, r)| a | *r);
     serde_json::json!({
         "enabled": !supported_fs(all_fs).is_empty(),
         "accessFS": fs,
@@ -626,7 +659,10 @@ mod tests {
             "rules": {"pathBeneath": [{"allowedAccess": ["read_file"], "paths": ["/x"]}]}
         }));
         let e = validate(&c, "t").unwrap_err().to_string();
-        assert!(e.contains("read_file") && e.contains("handledAccessFS"), "{e}");
+        assert!(
+            e.contains("read_file") && e.contains("handledAccessFS"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -635,13 +671,19 @@ mod tests {
             "ruleset": {"handledAccessFS": ["write_file"]},
             "rules": {"pathBeneath": [{"allowedAccess": ["write_file"], "paths": ["x"]}]}
         }));
-        assert!(matches!(validate(&c, "t"), Err(LandlockError::RelativePath { .. })));
+        assert!(matches!(
+            validate(&c, "t"),
+            Err(LandlockError::RelativePath { .. })
+        ));
     }
 
     #[test]
     fn empty_ruleset_is_an_error() {
         let c = cfg(serde_json::json!({"ruleset": {}}));
-        assert!(matches!(validate(&c, "t"), Err(LandlockError::NothingHandled)));
+        assert!(matches!(
+            validate(&c, "t"),
+            Err(LandlockError::NothingHandled)
+        ));
     }
 
     #[test]
@@ -654,6 +696,9 @@ mod tests {
     fn annotation_value_is_checked() {
         let mut a = HashMap::new();
         a.insert(DEFAULT_POLICY_ANNOTATION.to_string(), "on".to_string());
-        assert!(matches!(plan(None, &a, &[]), Err(LandlockError::BadAnnotation { .. })));
+        assert!(matches!(
+            plan(None, &a, &[]),
+            Err(LandlockError::BadAnnotation { .. })
+        ));
     }
 }

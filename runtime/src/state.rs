@@ -306,6 +306,24 @@ pub fn list_ids(root: &Path) -> Result<Vec<String>, StateError> {
     Ok(ids)
 }
 
+/// The user owning `path`, by name from the host's /etc/passwd, else "#<uid>" (as runc prints).
+/// Read by hand rather than through NSS, which a static binary must not rely on.
+pub fn owner_name(path: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = std::fs::metadata(path).map(|m| m.uid()) else {
+        return String::new();
+    };
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+        })
+        .unwrap_or_else(|| format!("#{uid}"))
+}
+
 /// Start time of a process (clock ticks since boot), or None if it is gone or a zombie.
 pub fn process_start_time(pid: i32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -329,6 +347,12 @@ mod tests {
         for bad in ["", "../x", "a/b", ".hidden", "a b"] {
             assert!(validate_id(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn owner_of_the_root_directory_is_root() {
+        assert_eq!(owner_name(Path::new("/")), "root");
+        assert_eq!(owner_name(Path::new("/no/such/path")), "");
     }
 
     #[test]

@@ -1035,3 +1035,67 @@ fn kernel_notify_round_trip_through_the_agent_socket() {
     assert!(matches!(plain, Ok(p) if p > 0 && p != 31337));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---- the plan: where the filter is loaded, and the runtime's side of NOTIFY --------------------
+
+#[test]
+fn the_plan_picks_one_stage() {
+    let plain = SeccompPlan::compile(&cfg(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#)).unwrap();
+    let notify = SeccompPlan::compile(&cfg(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/run/agent.sock",
+        "listenerMetadata":"m","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+    ))
+    .unwrap();
+    assert_eq!(notify.listener_path.as_deref(), Some(std::path::Path::new("/run/agent.sock")));
+    assert_eq!(notify.listener_metadata.as_deref(), Some("m"));
+    // Without no_new_privs: before the capability drop, NOTIFY or not.
+    assert_eq!(plain.stage(false), Stage::BeforeCapabilityDrop);
+    assert_eq!(notify.stage(false), Stage::BeforeCapabilityDrop);
+    // With it: as late as possible, unless the listener must travel back over the init socket.
+    assert_eq!(plain.stage(true), Stage::BeforeExec);
+    assert_eq!(notify.stage(true), Stage::AfterNoNewPrivs);
+}
+
+#[test]
+fn install_for_does_nothing_at_other_stages() {
+    // These would load a filter into the test process if they did not return early.
+    let p = SeccompPlan::compile(&cfg(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    ))
+    .unwrap();
+    for (nnp, stage) in [
+        (true, Stage::BeforeCapabilityDrop),
+        (true, Stage::AfterNoNewPrivs),
+        (false, Stage::AfterNoNewPrivs),
+        (false, Stage::BeforeExec),
+    ] {
+        assert!(install_for(Some(&p), nnp, stage).unwrap().is_none());
+    }
+    assert!(install_for(None, true, Stage::BeforeExec).unwrap().is_none());
+    assert!(sys(libc::SYS_getppid, [0; 6]).is_ok(), "a filter was loaded");
+}
+
+#[test]
+fn send_to_agent_needs_the_fd_only_with_notify() {
+    let state = br#"{"ociVersion":"1.2.0","id":"c","status":"creating","pid":1,"bundle":"/b"}"#;
+    let plain = SeccompPlan::compile(&cfg(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#)).unwrap();
+    assert!(send_to_agent(None, None, 1, state).is_ok());
+    assert!(send_to_agent(Some(&plain), None, 1, state).is_ok());
+    let notify = SeccompPlan::compile(&cfg(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/nonexistent/agent.sock",
+        "syscalls":[{"names":["getppid"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+    ))
+    .unwrap();
+    assert!(matches!(
+        send_to_agent(Some(&notify), None, 1, state),
+        Err(SeccompError::ListenerMissing)
+    ));
+    // With an fd (any will do here): the connect to listenerPath fails and names the path.
+    let fd = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+    match send_to_agent(Some(&notify), Some(fd), 1, state) {
+        Err(e @ SeccompError::ListenerConnect { .. }) => {
+            assert!(e.to_string().contains("/nonexistent/agent.sock"))
+        }
+        other => panic!("{other:?}"),
+    }
+}

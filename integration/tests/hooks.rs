@@ -1,0 +1,190 @@
+//! OCI hooks through the real binary: every kind runs, in lifecycle order, with the state JSON on
+//! stdin; a failing or hanging createRuntime hook fails `create` and leaves nothing behind.
+use rampart_integration::*;
+use serde_json::{json, Value};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// A host shell script that appends "<name> <stdin>" as one line to `log`.
+fn logging_hook(dir: &Path, log: &Path) -> PathBuf {
+    let p = dir.join("hook.sh");
+    fs::write(&p, format!("#!/bin/sh\ns=$(cat)\necho \"$1 $s\" >> {}\n", log.display())).unwrap();
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+fn hook(path: &Path, name: &str) -> Value {
+    json!({"path": path, "args": ["hook", name], "env": ["PATH=/usr/bin:/bin"]})
+}
+
+/// (hook name, state JSON) per line of the log.
+fn read_log(log: &Path) -> Vec<(String, Value)> {
+    fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let (name, js) = l.split_once(' ').unwrap_or((l, ""));
+            let v = serde_json::from_str(js).unwrap_or_else(|e| panic!("hook stdin {js:?}: {e}"));
+            (name.to_string(), v)
+        })
+        .collect()
+}
+
+#[test]
+fn all_hooks_run_in_order_with_state_on_stdin() {
+    let r = Root::new();
+    let mut b = Bundle::new(&["sh", "-c", "touch /out/workload; sleep 1000"]);
+    let out = b.bind_dir("/out", false);
+    let log = out.join("log");
+    let host_hook = logging_hook(b.path(), &log);
+    // startContainer runs inside the container after pivot_root: its path is in the rootfs and
+    // it writes to the same log through the /out volume.
+    b.script("/bin/hook-in", "s=$(cat)\necho \"$1 $s\" >> /out/log");
+    b.edit(|c| {
+        c["annotations"] = json!({"hook.test": "yes"});
+        c["hooks"] = json!({
+            "prestart": [hook(&host_hook, "prestart")],
+            "createRuntime": [hook(&host_hook, "createRuntime")],
+            "createContainer": [hook(&host_hook, "createContainer")],
+            "startContainer": [{"path": "/bin/hook-in", "args": ["hook-in", "startContainer"],
+                                "env": ["PATH=/bin"]}],
+            "poststart": [hook(&host_hook, "poststart")],
+            "poststop": [hook(&host_hook, "poststop"), hook(&host_hook, "poststop2")],
+        });
+    });
+    let id = unique("hooks");
+    r.create(&b, &id);
+    let pid = r.state(&id)["pid"].as_i64().unwrap();
+    let names = |v: &[(String, Value)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&read_log(&log)), ["prestart", "createRuntime", "createContainer"]);
+    r.rampart(&["start", &id]).ok();
+    // poststart runs before `start` returns; startContainer ran before the workload's exec.
+    assert_eq!(
+        names(&read_log(&log)),
+        ["prestart", "createRuntime", "createContainer", "startContainer", "poststart"]
+    );
+    assert!(wait_for_path(&out.join("workload"), 10));
+    r.rampart(&["kill", &id, "KILL"]).ok();
+    assert!(r.wait_status(&id, "stopped", 10));
+    r.rampart(&["delete", &id]).ok();
+    let entries = read_log(&log);
+    assert_eq!(
+        names(&entries),
+        [
+            "prestart",
+            "createRuntime",
+            "createContainer",
+            "startContainer",
+            "poststart",
+            "poststop",
+            "poststop2"
+        ]
+    );
+    let bundle = b.path().canonicalize().unwrap();
+    for (name, st) in &entries {
+        assert_eq!(st["id"], id.as_str(), "{name}: {st}");
+        assert_eq!(st["bundle"], bundle.to_str().unwrap(), "{name}: {st}");
+        assert_eq!(st["annotations"]["hook.test"], "yes", "{name}: {st}");
+        assert!(st["ociVersion"].is_string(), "{name}: {st}");
+        let want = match name.as_str() {
+            "prestart" | "createRuntime" | "createContainer" => "creating",
+            "startContainer" => "created",
+            "poststart" => "running",
+            _ => "stopped",
+        };
+        assert_eq!(st["status"], want, "{name}: {st}");
+        if !name.starts_with("poststop") {
+            assert_eq!(st["pid"].as_i64(), Some(pid), "{name}: {st}");
+        }
+    }
+    assert_nothing_left(&r, &b, &id);
+}
+
+#[test]
+fn run_runs_hooks_and_poststop() {
+    let r = Root::new();
+    let mut b = Bundle::new(&["true"]);
+    let log = b.path().join("log");
+    let host_hook = logging_hook(b.path(), &log);
+    b.edit(|c| {
+        c["hooks"] = json!({
+            "createRuntime": [hook(&host_hook, "createRuntime")],
+            "poststart": [hook(&host_hook, "poststart")],
+            "poststop": [hook(&host_hook, "poststop")],
+        })
+    });
+    let id = unique("hooks-run");
+    r.run(&b, &id).ok();
+    let names: Vec<String> = read_log(&log).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["createRuntime", "poststart", "poststop"]);
+    assert_nothing_left(&r, &b, &id);
+}
+
+#[test]
+fn failing_create_runtime_hook_fails_create_and_leaves_nothing() {
+    let r = Root::new();
+    let mut b = Bundle::new(&["true"]);
+    let log = b.path().join("log");
+    let host_hook = logging_hook(b.path(), &log);
+    b.edit(|c| {
+        c["hooks"] = json!({
+            "createRuntime": [
+                hook(&host_hook, "first"),
+                {"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]},
+                hook(&host_hook, "never"),
+            ],
+            "poststop": [hook(&host_hook, "poststop")],
+        })
+    });
+    let id = unique("hook-fail");
+    let o = r.rampart(&[
+        std::ffi::OsStr::new("create"),
+        std::ffi::OsStr::new("--bundle"),
+        b.path().as_os_str(),
+        std::ffi::OsStr::new(&id),
+    ]);
+    o.fails();
+    assert!(o.stderr.contains("createRuntime"), "{o:?}");
+    assert!(o.stderr.contains("status 3"), "{o:?}");
+    let names: Vec<String> = read_log(&log).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["first"], "hooks after the failing one must not run");
+    assert!(r.ids().is_empty());
+    assert_nothing_left(&r, &b, &id);
+    assert!(processes_containing(&id).is_empty(), "init of {id} left running");
+}
+
+#[test]
+fn hook_timeout_kills_the_hook_and_fails_create() {
+    let r = Root::new();
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| {
+        c["hooks"] = json!({
+            "createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "31337"], "timeout": 1}],
+        })
+    });
+    let id = unique("hook-timeout");
+    let o = r.rampart(&[
+        std::ffi::OsStr::new("create"),
+        std::ffi::OsStr::new("--bundle"),
+        b.path().as_os_str(),
+        std::ffi::OsStr::new(&id),
+    ]);
+    o.fails();
+    assert!(o.stderr.contains("timeout"), "{o:?}");
+    assert!(processes_containing("sleep 31337").is_empty(), "the timed-out hook still runs");
+    assert!(processes_containing(&id).is_empty(), "init of {id} left running");
+    assert_nothing_left(&r, &b, &id);
+}
+
+#[test]
+fn relative_hook_path_is_refused() {
+    let r = Root::new();
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| c["hooks"] = json!({"prestart": [{"path": "bin/true"}]}));
+    let id = unique("hook-rel");
+    let o = r.run(&b, &id);
+    o.fails();
+    assert!(o.stderr.contains("absolute"), "{o:?}");
+    assert_nothing_left(&r, &b, &id);
+}
