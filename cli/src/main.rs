@@ -571,7 +571,20 @@ fn main() -> ExitCode {
     // reset by the kernel when it execs the workload.
     // SAFETY: PR_SET_DUMPABLE takes an integer argument.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) };
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // podman decides whether a runtime can checkpoint by the exit status of
+            // `<runtime> checkpoint --help`: the help is printed, but the answer is "no".
+            let unsupported = e.kind() == clap::error::ErrorKind::DisplayHelp
+                && std::env::args().any(|a| a == "checkpoint" || a == "restore");
+            let _ = e.print();
+            if unsupported {
+                return ExitCode::from(1);
+            }
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
     // Before anything is opened (the log file too): descriptors 3..3+N go to the container, so
     // none of ours may land there.
     let passed = match &cli.command {

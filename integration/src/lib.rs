@@ -24,8 +24,15 @@ pub fn rampart_bin() -> PathBuf {
         return PathBuf::from(p);
     }
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/rampart");
-    assert!(p.exists(), "no rampart binary: run `cargo build` or set RAMPART_BIN");
-    p
+    // A concurrent `cargo build` relinks the binary; give it a moment rather than failing (a
+    // panic in Root's drop would leak the containers it was about to delete).
+    for _ in 0..300 {
+        if p.exists() {
+            return p;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no rampart binary at {}: run `cargo build` or set RAMPART_BIN", p.display());
 }
 
 /// A fresh name: `<prefix>-<pid>-<n>`; safe to use as container id and cgroup name.

@@ -86,7 +86,7 @@ fn oom_kill_past_memory_limit_exits_137_and_is_counted() {
     // streaming: it must report the kill as an "oom" event and end when the container stops.
     let id = unique("cg-oom-events");
     r.create(&b, &id);
-    let mut ev = r
+    let ev = r
         .cmd(&["events", "--interval", "1s", &id])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -125,19 +125,20 @@ fn oom_kill_past_memory_limit_exits_137_and_is_counted() {
 fn fork_loop_stops_at_pids_max() {
     require_v1!();
     let r = Root::new();
-    // 30 background sleeps against a limit of 8; `read` is a builtin, so it needs no fork once
-    // the limit is reached.
+    // An inner shell starts 30 background sleeps against a limit of 8 and dies (status 2) at
+    // the first fork the kernel refuses. Then: the outer shell, 6 sleeps = 7 tasks, one refused
+    // fork counted in pids.events. `read` is a builtin: no fork needed to report.
     let mut b = Bundle::new(&[
         "sh",
         "-c",
-        "for i in $(seq 1 30); do sleep 60 & done 2>/dev/null; \
+        "sh -c 'for i in $(seq 1 30); do sleep 60 & done' 2>/dev/null; echo rc=$?; \
          read c </sys/fs/cgroup/pids/pids.current; read m </sys/fs/cgroup/pids/pids.max; \
-         echo current=$c max=$m",
+         read e </sys/fs/cgroup/pids/pids.events; echo current=$c max=$m events=$e",
     ]);
     set_resources(&mut b, "pids", json!({"limit": 8}));
     let id = unique("cg-pids");
     let out = run_ok(&r, &b, &id);
-    assert_eq!(out.trim(), "current=8 max=8");
+    assert_eq!(out.trim(), "rc=2\ncurrent=7 max=8 events=max 1");
     assert_nothing_left(&r, &b, &id);
 }
 
@@ -171,10 +172,11 @@ fn denied_device_cannot_be_opened() {
     let r = Root::new();
     // With CAP_MKNOD the container can make any node on its /dev tmpfs, but the device cgroup
     // decides what it may open: /dev/null (allowed by default) opens, 1:11 (kmsg) does not. The
-    // open is write-only and writes nothing, so nothing reaches the host's log.
+    // open is write-only and writes nothing (`true` is a regular builtin: a failed redirection
+    // does not end the shell as it would for `:`), so nothing reaches the host's log.
     let script = "mknod /dev/t-null c 1 3 && mknod /dev/t-kmsg c 1 11 || exit 9; \
-                  if : >/dev/t-null; then echo null=ok; else echo null=denied; fi; \
-                  if : >/dev/t-kmsg; then echo kmsg=ok; else echo kmsg=denied; fi";
+                  if true >/dev/t-null; then echo null=ok; else echo null=denied; fi; \
+                  if true >/dev/t-kmsg; then echo kmsg=ok; else echo kmsg=denied; fi";
     let mut b = Bundle::new(&["sh", "-c", script]);
     add_caps(&mut b, &["CAP_MKNOD"]);
     let id = unique("cg-dev");

@@ -351,7 +351,8 @@ pub fn default_policy(mounts: &[MountPlan]) -> LandlockConfig {
 }
 
 /// Which of `set` this kernel's Landlock enforces: each right is offered to the crate as a hard
-/// requirement on its own (no syscall is made for that; the crate knows the kernel's ABI).
+/// requirement on its own (the crate checks it against the kernel's ABI version; no ruleset is
+/// created for that).
 fn supported_fs(set: BitFlags<AccessFs>) -> BitFlags<AccessFs> {
     set.iter()
         .filter(|r| {
@@ -632,6 +633,7 @@ pub fn features() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn cfg(j: serde_json::Value) -> LandlockConfig {
         serde_json::from_value(j).unwrap()
@@ -693,12 +695,45 @@ mod tests {
     }
 
     #[test]
+    fn default_policy_writes_only_under_writable_mounts() {
+        let mounts: Vec<MountPlan> = [
+            json!({"destination": "/proc", "type": "proc", "source": "proc"}),
+            json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}),
+            json!({"destination": "/ro-tmp", "type": "tmpfs", "source": "tmpfs", "options": ["ro"]}),
+            json!({"destination": "/vol", "type": "bind", "source": "/v", "options": ["rbind", "rw"]}),
+            json!({"destination": "/ro-vol", "type": "none", "source": "/v", "options": ["bind", "ro"]}),
+            json!({"destination": "/sys", "type": "sysfs", "source": "sysfs"}),
+            json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts"}),
+        ]
+        .into_iter()
+        .map(|m| crate::mounts::plan(&serde_json::from_value(m).unwrap(), Path::new("/b")).unwrap())
+        .collect();
+        let c = default_policy(&mounts);
+        let rules = &c.rules.path_beneath;
+        assert_eq!(rules[0].paths, vec![PathBuf::from("/")]);
+        assert_eq!(
+            rules[0].allowed_access,
+            vec!["execute", "read_file", "read_dir"]
+        );
+        let writable: Vec<_> = rules[1].paths.iter().map(|p| p.to_str().unwrap()).collect();
+        assert_eq!(writable, vec!["/tmp", "/vol", "/dev/pts"]);
+        assert_eq!(rules[1].allowed_access, c.ruleset.handled_access_fs);
+        assert!(c.ruleset.handled_access_net.is_empty());
+    }
+
+    #[test]
     fn annotation_value_is_checked() {
         let mut a = HashMap::new();
         a.insert(DEFAULT_POLICY_ANNOTATION.to_string(), "on".to_string());
         assert!(matches!(
             plan(None, &a, &[]),
             Err(LandlockError::BadAnnotation { .. })
+        ));
+        a.insert(DEFAULT_POLICY_ANNOTATION.to_string(), "default".to_string());
+        let c = cfg(json!({"ruleset": {"handledAccessFS": ["write_file"]}}));
+        assert!(matches!(
+            plan(Some(&c), &a, &[]),
+            Err(LandlockError::BothPolicies)
         ));
     }
 }
