@@ -97,7 +97,7 @@ fn create_with(o: &CreateOptions, foreground_terminal: bool) -> Result<Created, 
     // A bad id is the caller's first mistake: report it before any config problem.
     state::validate_id(&o.id)?;
     let bundle = spec::bundle_dir(&o.bundle)?;
-    let spec = spec::load(&bundle)?;
+    let (spec, config_bytes) = spec::load_with_bytes(&bundle)?;
     let has_console = o.console_socket.is_some() || foreground_terminal;
     let mut plan = plan::build(&spec, &bundle, &o.id, has_console)?;
     plan.process.listen_fds = crate::exec::listen_fds_from_env();
@@ -105,8 +105,7 @@ fn create_with(o: &CreateOptions, foreground_terminal: bool) -> Result<Created, 
     let dir = ContainerDir::create(&o.root, &o.id)?;
     // exec confines its processes by this copy, not by a bundle that may change after create.
     let saved = dir.path.join("config.json");
-    let bytes = serde_json::to_vec(&spec).map_err(io::Error::other);
-    if let Err(err) = bytes.and_then(|b| state::write_atomic(&saved, &b)) {
+    if let Err(err) = state::write_atomic(&saved, &config_bytes) {
         let _ = dir.remove();
         return Err(Error::SaveConfig { path: saved, err });
     }

@@ -102,6 +102,9 @@ pub fn document() -> Value {
                 "supportedFlags": SECCOMP_FLAGS
             },
             "apparmor": {"enabled": true},
+            // Not in the runtime-spec schema (consumers ignore unknown keys): what
+            // process.landlock accepts and what this kernel enforces.
+            "landlock": crate::landlock::features(),
             "selinux": {"enabled": false},
             "intelRdt": {"enabled": false},
             "mountExtensions": {"idmap": {"enabled": false}}

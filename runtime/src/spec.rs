@@ -29,12 +29,19 @@ pub fn bundle_dir(bundle: &Path) -> Result<PathBuf, SpecError> {
 
 /// Reads and parses `<bundle>/config.json`.
 pub fn load(bundle: &Path) -> Result<Spec, SpecError> {
+    load_with_bytes(bundle).map(|(s, _)| s)
+}
+
+/// `load`, also returning the file's bytes: they are saved as they are for exec, because fields
+/// oci-spec does not model (process.landlock) would be lost by re-serialising the `Spec`.
+pub fn load_with_bytes(bundle: &Path) -> Result<(Spec, Vec<u8>), SpecError> {
     let path = bundle.join("config.json");
     let bytes = std::fs::read(&path).map_err(|source| SpecError::Read {
         path: path.clone(),
         source,
     })?;
-    parse(&path, &bytes)
+    let spec = parse(&path, &bytes)?;
+    Ok((spec, bytes))
 }
 
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Spec, SpecError> {

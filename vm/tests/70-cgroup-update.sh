@@ -1,0 +1,30 @@
+#!/bin/sh
+# `update` changes the limits of a running container: runc's flags and --resources (file, -).
+. ./lib.inc
+B=$WORK/b
+bundle "$B" '["sleep","1000"]' '{"memory": {"limit": 67108864}, "pids": {"limit": 100}}'
+id=$(new_id update)
+rp run -d --bundle "$B" "$id" || fail "run -d"
+C=$(cg "$id")
+expect_file "$C/memory.max" 67108864
+rp update --memory 96m --memory-swap 128m --pids-limit 33 --cpu-quota 30000 --cpu-period 100000 \
+    --cpu-shares 512 --cpuset-cpus 1 "$id" || fail "update with flags"
+expect_file "$C/memory.max" 100663296
+expect_file "$C/memory.swap.max" 33554432
+expect_file "$C/pids.max" 33
+expect_file "$C/cpu.max" "30000 100000"
+expect_file "$C/cpu.weight" 59
+expect_file "$C/cpuset.cpus" 1
+echo '{"memory": {"limit": 134217728}, "pids": {"limit": 44}, "unified": {"memory.high": "104857600"}}' \
+    | rp update --resources - "$id" || fail "update --resources -"
+expect_file "$C/memory.max" 134217728
+expect_file "$C/pids.max" 44
+expect_file "$C/memory.high" 104857600
+echo '{"pids": {"limit": 55}}' >"$WORK/res.json"
+rp update --resources "$WORK/res.json" "$id" || fail "update --resources FILE"
+expect_file "$C/pids.max" 55
+# The device program survives an update: still one program, still denying.
+rp update --memory lots "$id" 2>/dev/null && fail "a bad --memory was accepted"
+expect_file "$C/pids.max" 55
+rp delete --force "$id" || fail "delete"
+no_cgroup "$id"
