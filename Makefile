@@ -13,20 +13,32 @@ BIN    := target/release/rampart
 STATIC := target/x86_64-unknown-linux-gnu/release/rampart
 EXAMPLE := build/example
 
-.PHONY: all build static install deps run test unit integration vm-test vendor-test bench clean
+.PHONY: all build build-deps static install deps run test unit integration vm-test vendor-test bench clean
 
 all: build
 
-build:
+build: build-deps
 	$(CARGO) build --release -p rampart-cli
 
 # A static binary for the VM (its userland is busybox only).
-static:
+static: build-deps
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release -p rampart-cli \
 		--target x86_64-unknown-linux-gnu
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/rampart
+
+# Build dependencies: libcgroups' eBPF device filter for cgroup v2 builds libbpf from source,
+# which needs libelf and zlib (static archives too, for `make static`) and pkg-config.
+build-deps:
+	@missing=""; \
+	for p in libelf-dev zlib1g-dev pkg-config; do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
+	fi
 
 # Host packages the examples and tests use (only what is missing is installed).
 deps:
@@ -48,7 +60,7 @@ run: deps build
 	@sed -i 's|^\( *\)"sh"$$|\1"sh", "/example.sh"|' $(EXAMPLE)/config.json
 	$(BIN) --root build/state run --bundle $(EXAMPLE) example-$$$$
 
-unit:
+unit: build-deps
 	$(CARGO) test --release --workspace --exclude rampart-integration
 
 integration: deps build

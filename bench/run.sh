@@ -159,7 +159,7 @@ hf() {
 rtcmd() { echo "${BIN[$1]} --root ${ROOT[$1]}"; }
 
 # now: seconds since the epoch, with ns.
-now() { date +%s.%N; }
+now() { echo "$EPOCHREALTIME"; }
 
 # max_rss CMD...: the maximum resident set (KiB) of CMD's process as wait4 reports it.
 max_rss() {
@@ -275,7 +275,11 @@ ratio() {
 }
 
 bin_size() { stat -L -c %s "$1"; }
-linkage() { if ldd "$1" >/dev/null 2>&1; then echo dynamic; else echo static; fi; }
+linkage() {
+    if ! command -v ldd >/dev/null; then echo "(linkage unknown)"
+    elif ldd "$1" 2>&1 | grep -q -e 'statically linked' -e 'not a dynamic'; then echo static
+    else echo dynamic; fi
+}
 STATIC_BIN=$REPO/target/x86_64-unknown-linux-gnu/release/rampart
 DYNAMIC_BIN=$REPO/target/release/rampart
 

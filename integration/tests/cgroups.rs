@@ -7,7 +7,7 @@ use rampart_integration::*;
 use serde_json::{json, Value};
 use std::ffi::OsStr;
 use std::fs;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -86,12 +86,17 @@ fn oom_kill_past_memory_limit_exits_137_and_is_counted() {
     // streaming: it must report the kill as an "oom" event and end when the container stops.
     let id = unique("cg-oom-events");
     r.create(&b, &id);
-    let ev = r
+    let mut ev = r
         .cmd(&["events", "--interval", "1s", &id])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // The stream's first line (stats, printed at once) says it is watching: only then start.
+    let mut stdout = BufReader::new(ev.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.contains("\"type\":\"stats\""), "{first}");
     r.rampart(&["start", &id]).ok();
     assert!(r.wait_status(&id, "stopped", 30), "container did not stop");
     let oom_control = read(&v1("memory", &format!("rampart-{id}")).join("memory.oom_control"));
@@ -106,10 +111,11 @@ fn oom_kill_past_memory_limit_exits_137_and_is_counted() {
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
     });
-    let out = ev.wait_with_output().unwrap();
+    let mut text = String::new();
+    stdout.read_to_string(&mut text).unwrap();
+    let status = ev.wait().unwrap();
     guard.join().unwrap();
-    assert!(out.status.success(), "events failed: {out:?}");
-    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(status.success(), "events failed: {status:?} {text}");
     let oom: Vec<Value> = text
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -484,5 +490,23 @@ fn cgroups_path_forms_and_drivers() {
     let o = r.run(&b, &id);
     o.ok();
     assert_eq!(o.stdout.trim().rsplit(':').next(), Some("/"), "{o:#?}");
+    assert_nothing_left(&r, &b, &id);
+}
+
+#[test]
+fn kernel_memory_fields_are_ignored_with_a_warning() {
+    require_v1!();
+    let r = Root::new();
+    let mut b = Bundle::new(&["cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]);
+    set_resources(
+        &mut b,
+        "memory",
+        json!({"limit": 40 << 20, "kernel": 8 << 20, "kernelTCP": 4 << 20}),
+    );
+    let id = unique("cg-kmem");
+    let o = r.run(&b, &id);
+    o.ok();
+    assert_eq!(o.stdout.trim(), (40u64 << 20).to_string());
+    assert!(o.stderr.contains("kernel") && o.stderr.contains("ignored"), "{o:#?}");
     assert_nothing_left(&r, &b, &id);
 }

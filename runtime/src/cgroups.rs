@@ -248,11 +248,27 @@ impl Cgroup {
                 freezer_state: None,
             })
             .map_err(|e| err(&self.path, "applying resources", e))?;
+        if self.layout == Layout::V2 {
+            self.v2_no_swap(&r)?;
+        }
         if let (Some(rdma), Layout::V1) = (&rdma, self.layout) {
             let dir = v1_dir("rdma", &self.path).ok_or(CgroupError::NoRdma)?;
             for line in rdma_lines(rdma) {
                 let f = dir.join("rdma.max");
                 std::fs::write(&f, &line).map_err(|err| CgroupError::Write { path: f, err })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// swap == limit means "no swap" (v1's memsw is memory plus swap). libcgroups converts that
+    /// to a v2 memory.swap.max of 0 but skips writing zeros, which would leave swap unlimited.
+    fn v2_no_swap(&self, r: &LinuxResources) -> Result<(), CgroupError> {
+        let Some(m) = r.memory() else { return Ok(()) };
+        if let (Some(limit), Some(swap)) = (m.limit(), m.swap()) {
+            if limit > 0 && swap == limit {
+                let f = v2_dir(&self.path).join("memory.swap.max");
+                std::fs::write(&f, "0").map_err(|err| CgroupError::Write { path: f, err })?;
             }
         }
         Ok(())

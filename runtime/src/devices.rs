@@ -158,14 +158,16 @@ pub fn create(root: BorrowedFd<'_>, d: &DevicePlan, bind: bool) -> Result<(), De
         path: d.path.clone(),
         err,
     })?;
-    // SAFETY: valid C string and directory fd; fchmodat does not follow the final symlink here
-    // because the node was just verified to be a device, not a link.
+    // AT_SYMLINK_NOFOLLOW: the node was verified above, but a process sharing this rootfs could
+    // swap it for a symlink since; then chmod fails (EOPNOTSUPP) instead of following the link
+    // (pre-pivot, an absolute link would reach the host).
+    // SAFETY: valid C string and directory fd.
     let r = unsafe {
         libc::fchmodat(
             std::os::fd::AsRawFd::as_raw_fd(&dir),
             cname.as_ptr(),
             d.mode as libc::mode_t,
-            0,
+            libc::AT_SYMLINK_NOFOLLOW,
         )
     };
     if r != 0 {

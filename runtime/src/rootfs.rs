@@ -43,6 +43,16 @@ pub enum RootfsError {
     ReadonlyRoot(io::Error),
     #[error("cgroup mount {path}: {err}")]
     CgroupMount { path: PathBuf, err: io::Error },
+    #[error("cgroup mount {path}: reading /proc/self/cgroup: {err}")]
+    ReadOwnCgroup { path: PathBuf, err: io::Error },
+    #[error("cgroup mount {path}: no line for this hierarchy in /proc/self/cgroup")]
+    OwnCgroupUnknown { path: PathBuf },
+    #[error("cgroup mount {path}: cloning the container's cgroup {dir}: {err}")]
+    CgroupBind {
+        path: PathBuf,
+        dir: PathBuf,
+        err: io::Error,
+    },
 }
 
 /// Everything up to (not including) pivot_root. Returns the rootfs descriptor.
@@ -74,9 +84,12 @@ pub fn prepare(plan: &Plan, cgroup_hierarchies: &[HierarchyMount]) -> Result<Own
         }
     })?;
 
+    // Without a cgroup namespace of its own, a fresh cgroupfs would show the host's whole
+    // hierarchy: bind the container's own cgroup directories instead, as runc does.
+    let own_cgroupns = plan.namespaces.has(crate::namespaces::Kind::Cgroup);
     for m in &plan.mounts {
         if m.is_fs("cgroup") || m.is_fs("cgroup2") {
-            mount_cgroupfs(root.as_fd(), m, cgroup_hierarchies)?;
+            mount_cgroupfs(root.as_fd(), m, cgroup_hierarchies, own_cgroupns)?;
         } else {
             mounts::mount_one(root.as_fd(), m)?;
         }
@@ -107,11 +120,15 @@ pub fn prepare(plan: &Plan, cgroup_hierarchies: &[HierarchyMount]) -> Result<Own
 }
 
 /// The cgroup filesystem inside the container, always read-only: one cgroup2 mount on a unified
-/// host, or a tmpfs holding one mount per v1 hierarchy (plus the unified one) elsewhere.
+/// host, or a tmpfs holding one mount per v1 hierarchy elsewhere. On a hybrid host the cgroup2
+/// beside the v1 hierarchies is left out (as runc does): the container is not placed in it, so
+/// it would show the host's root there. In its own cgroup namespace each is a fresh mount (rooted
+/// at the container's cgroup); otherwise a read-only clone of the container's cgroup directory.
 fn mount_cgroupfs(
     root: std::os::fd::BorrowedFd<'_>,
     m: &MountPlan,
     hierarchies: &[HierarchyMount],
+    own_cgroupns: bool,
 ) -> Result<(), RootfsError> {
     let ro = syscalls::MOUNT_ATTR_RDONLY
         | syscalls::MOUNT_ATTR_NOSUID
@@ -123,8 +140,43 @@ fn mount_cgroupfs(
             err: e,
         })
     })?;
+    let own = if own_cgroupns {
+        String::new()
+    } else {
+        std::fs::read_to_string("/proc/self/cgroup").map_err(|err| RootfsError::ReadOwnCgroup {
+            path: m.destination.clone(),
+            err,
+        })?
+    };
+    let hierarchy = |path: &Path, h: &HierarchyMount| -> Result<OwnedFd, RootfsError> {
+        if own_cgroupns {
+            return Ok(mounts::new_fs(path, &h.fstype, Some("cgroup"), &h.options, ro)?);
+        }
+        let rel = own_cgroup_path(&own, h).ok_or_else(|| RootfsError::OwnCgroupUnknown {
+            path: path.to_path_buf(),
+        })?;
+        let source = Path::new("/sys/fs/cgroup")
+            .join(&h.name)
+            .join(rel.trim_start_matches('/'));
+        let bind_err = |err| RootfsError::CgroupBind {
+            path: path.to_path_buf(),
+            dir: source.clone(),
+            err,
+        };
+        // An absolute path: resolved in the host's tree, still visible before pivot_root.
+        let tree =
+            syscalls::open_tree(root, &source, syscalls::OPEN_TREE_CLONE).map_err(bind_err)?;
+        let attr = MountAttr {
+            attr_set: ro,
+            attr_clr: 0,
+            propagation: 0,
+            userns_fd: 0,
+        };
+        syscalls::mount_setattr(tree.as_fd(), false, &attr).map_err(bind_err)?;
+        Ok(tree)
+    };
     if let Some(h) = hierarchies.iter().find(|h| h.name.is_empty()) {
-        let tree = mounts::new_fs(&m.destination, &h.fstype, Some("cgroup"), &h.options, ro)?;
+        let tree = hierarchy(&m.destination, h)?;
         mounts::attach(&m.destination, tree, dest)?;
         return Ok(());
     }
@@ -136,7 +188,7 @@ fn mount_cgroupfs(
         syscalls::MOUNT_ATTR_NOSUID | syscalls::MOUNT_ATTR_NODEV | syscalls::MOUNT_ATTR_NOEXEC,
     )?;
     let tmpfs = mounts::attach(&m.destination, tmpfs, dest)?;
-    for h in hierarchies {
+    for h in hierarchies.iter().filter(|h| h.fstype != "cgroup2") {
         let path = m.destination.join(&h.name);
         let sub = paths::create_in_root(root, &path, Kind::Dir).map_err(|e| {
             RootfsError::Mount(MountError::Destination {
@@ -144,7 +196,7 @@ fn mount_cgroupfs(
                 err: e,
             })
         })?;
-        let tree = mounts::new_fs(&path, &h.fstype, Some("cgroup"), &h.options, ro)?;
+        let tree = hierarchy(&path, h)?;
         mounts::attach(&path, tree, sub)?;
     }
     let attr = MountAttr {
@@ -156,6 +208,30 @@ fn mount_cgroupfs(
     syscalls::mount_setattr(tmpfs.as_fd(), false, &attr).map_err(|err| RootfsError::CgroupMount {
         path: m.destination.clone(),
         err,
+    })
+}
+
+/// The path of our cgroup in hierarchy `h`, from the text of /proc/self/cgroup
+/// ("ID:controllers:path" lines; "0::path" for cgroup2). A v1 line matches when each of its
+/// controllers ("cpu,cpuacct", "name=systemd") is among the hierarchy's mount options.
+fn own_cgroup_path(proc_self_cgroup: &str, h: &HierarchyMount) -> Option<String> {
+    let opts: Vec<String> = h
+        .options
+        .iter()
+        .map(|(k, v)| match v {
+            Some(v) => format!("{k}={v}"),
+            None => k.clone(),
+        })
+        .collect();
+    proc_self_cgroup.lines().find_map(|line| {
+        let mut f = line.splitn(3, ':');
+        let (_, controllers, path) = (f.next()?, f.next()?, f.next()?);
+        let matches = if h.fstype == "cgroup2" {
+            controllers.is_empty()
+        } else {
+            !controllers.is_empty() && controllers.split(',').all(|c| opts.iter().any(|o| o == c))
+        };
+        matches.then(|| path.to_string())
     })
 }
 
@@ -224,4 +300,32 @@ pub fn finish(plan: &Plan) -> Result<(), RootfsError> {
         syscalls::mount_setattr(root.as_fd(), false, &attr).map_err(RootfsError::ReadonlyRoot)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(name: &str, fstype: &str, opts: &[(&str, Option<&str>)]) -> HierarchyMount {
+        HierarchyMount {
+            name: name.into(),
+            fstype: fstype.into(),
+            options: opts.iter().map(|(k, v)| (k.to_string(), v.map(String::from))).collect(),
+        }
+    }
+
+    #[test]
+    fn own_cgroup_path_matches_the_hierarchy() {
+        let text = "12:cpu,cpuacct:/a/cpu\n4:memory:/a/mem\n1:name=systemd:/sd\n0::/v2\n";
+        let cpu = h("cpu,cpuacct", "cgroup", &[("cpu", None), ("cpuacct", None)]);
+        assert_eq!(own_cgroup_path(text, &cpu).as_deref(), Some("/a/cpu"));
+        let mem = h("memory", "cgroup", &[("memory", None)]);
+        assert_eq!(own_cgroup_path(text, &mem).as_deref(), Some("/a/mem"));
+        let sd = h("systemd", "cgroup", &[("xattr", None), ("name", Some("systemd"))]);
+        assert_eq!(own_cgroup_path(text, &sd).as_deref(), Some("/sd"));
+        let v2 = h("", "cgroup2", &[]);
+        assert_eq!(own_cgroup_path(text, &v2).as_deref(), Some("/v2"));
+        let pids = h("pids", "cgroup", &[("pids", None)]);
+        assert_eq!(own_cgroup_path(text, &pids), None);
+    }
 }

@@ -18,6 +18,11 @@ expect_file "$(cg "$id")/memory.max" 16777216
 expect_file "$(cg "$id")/memory.swap.max" 0
 rp events --interval 1s "$id" >"$WORK/events" 2>&1 &
 ev=$!
+# events prints its first stats at once: wait for it, so it watches before the OOM happens.
+i=0
+until [ -s "$WORK/events" ]; do
+    i=$((i + 1)); [ $i -lt 300 ] || fail "events printed nothing"; sleep 0.1
+done
 rp start "$id" || fail "start"
 i=0
 while [ "$(status "$id")" != stopped ]; do

@@ -23,8 +23,25 @@ expect_file "$C/memory.high" 104857600
 echo '{"pids": {"limit": 55}}' >"$WORK/res.json"
 rp update --resources "$WORK/res.json" "$id" || fail "update --resources FILE"
 expect_file "$C/pids.max" 55
-# The device program survives an update: still one program, still denying.
 rp update --memory lots "$id" 2>/dev/null && fail "a bad --memory was accepted"
 expect_file "$C/pids.max" 55
+rp delete --force "$id" || fail "delete"
+no_cgroup "$id"
+
+# The device eBPF program is rebuilt by every update: the container's own allow rule (1:11
+# here) must survive an update that says nothing about devices.
+bundle "$B" '["sh","-c","mknod /dev/t-kmsg c 1 11 && exec sleep 1000"]' \
+    '{"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}]}' ',"CAP_MKNOD"'
+id=$(new_id update-dev)
+rp run -d --bundle "$B" "$id" || fail "run -d"
+i=0
+until rp exec "$id" sh -c 'test -c /dev/t-kmsg' 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt 100 ] || fail "the node was not made"; sleep 0.1
+done
+rp exec "$id" sh -c 'true >/dev/t-kmsg' || fail "allowed device denied before update"
+rp update --pids-limit 66 "$id" || fail "update"
+expect_file "$(cg "$id")/pids.max" 66
+rp exec "$id" sh -c 'true >/dev/t-kmsg' || fail "update dropped the container's device rule"
+ok "device rules survive update"
 rp delete --force "$id" || fail "delete"
 no_cgroup "$id"

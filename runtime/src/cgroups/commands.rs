@@ -1,11 +1,11 @@
 //! The commands that drive a running container's cgroup: `pause`, `resume`, `ps`, `update`.
 //! Each takes the container's state lock only for as long as it reads the state and acts.
 
-use super::{Cgroup, CgroupError, Driver};
+use super::{Cgroup, CgroupError, Driver, Layout};
 use crate::container::status_of;
 use crate::state::{ContainerDir, State, StateError, Status};
 use oci_spec::runtime::{
-    LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources,
+    LinuxBlockIo, LinuxCpu, LinuxDeviceCgroup, LinuxMemory, LinuxPids, LinuxResources,
 };
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -298,13 +298,29 @@ pub fn update_resources(f: &UpdateFlags) -> Result<LinuxResources, CommandError>
 
 /// `update`: applies new limits to a created, running or paused container.
 pub fn update(root: &Path, id: &str, f: &UpdateFlags) -> Result<(), CommandError> {
-    let r = update_resources(f)?;
-    let (_dir, _st, status, cg) = open(root, id)?;
+    let mut r = update_resources(f)?;
+    let (dir, st, status, cg) = open(root, id)?;
     if status == Status::Stopped {
         return Err(wrong(id, status, "update", "running"));
     }
+    // On v2 the device rules are one eBPF program that libcgroups rebuilds on every apply: an
+    // update without devices would drop the container's own allow rules, so keep the ones it
+    // was created with. (v1 lists are left alone when no rules are given.)
+    if cg.layout() == Layout::V2 && r.devices().is_none() {
+        r.set_devices(created_devices(&dir.path, &st.bundle));
+    }
     cg.apply(&r)?;
     Ok(())
+}
+
+/// linux.resources.devices of the config the container was created from (the copy saved in the
+/// state directory, else the bundle's).
+fn created_devices(state_dir: &Path, bundle: &Path) -> Option<Vec<LinuxDeviceCgroup>> {
+    let saved = state_dir.join("config.json");
+    let path = if saved.exists() { saved } else { bundle.join("config.json") };
+    let bytes = std::fs::read(&path).ok()?;
+    let spec: oci_spec::runtime::Spec = serde_json::from_slice(&bytes).ok()?;
+    spec.linux().as_ref()?.resources().as_ref()?.devices().clone()
 }
 
 #[cfg(test)]

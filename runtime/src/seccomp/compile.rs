@@ -99,7 +99,8 @@ enum Leaf {
 ///   hold decides; then an entry without `args` for the syscall; then `defaultAction`. So a
 ///   specific rule ("socket(AF_VSOCK) → EAFNOSUPPORT") wins over a general one ("socket → allow"),
 ///   as libseccomp gives precedence to the more specific rule;
-/// - two entries without `args` for one syscall with different actions are a config error;
+/// - of two entries without `args` for one syscall, the first decides (libseccomp keeps the
+///   existing rule); a later one with another action is ignored with a warning;
 /// - if one entry checks the same argument twice, each of its conditions becomes its own rule
 ///   (alternatives), as runc does for compatibility with existing profiles; a warning says so;
 /// - unknown syscall names are skipped with a warning; a name is unknown only if no covered ABI
@@ -141,22 +142,30 @@ pub fn compile(cfg: &LinuxSeccomp) -> Result<Compiled, SeccompError> {
                 )));
             }
             let mut known = false;
+            let mut ignored = None;
             for &abi in &abis {
                 let Some(nr) = abi.number(name) else { continue };
                 known = true;
                 let plan = plans.entry((abi, nr)).or_default();
                 match &rules {
+                    // The first entry without args wins, as in libseccomp (which keeps an
+                    // existing unconditional rule and drops later ones): podman's default
+                    // profile allows setns unconditionally and later denies it without
+                    // CAP_SYS_ADMIN, and runc runs it.
                     None => match plan.unconditional {
-                        Some(prev) if prev != action => {
-                            return Err(SeccompError::Config(format!(
-                                "{what}: {name} already has a rule without args with another \
-                                 action ({prev:#x} vs {action:#x})"
-                            )))
-                        }
-                        _ => plan.unconditional = Some(action),
+                        Some(prev) if prev != action => ignored = Some(prev),
+                        Some(_) => {}
+                        None => plan.unconditional = Some(action),
                     },
                     Some(rs) => plan.conditional.extend(rs.iter().cloned()),
                 }
+            }
+            // Once per name, not per ABI.
+            if let Some(prev) = ignored {
+                warnings.push(format!(
+                    "seccomp: {what}: {name} already has a rule without args ({prev:#x}); \
+                     its action {action:#x} is ignored"
+                ));
             }
             if known {
                 uses_notify |= is_notify;

@@ -24,8 +24,8 @@
 //! different errnos, NOTIFY, TRAP, LOG...), x86_64 + i386 + x32 in one filter, and flags. Bending
 //! it would mean one stacked filter per action (slower: every filter runs on every syscall, and
 //! stacking changes precedence). Its syscall name tables, the one part worth borrowing, are
-//! private (`pub(crate)`), and it has no i386/x32 tables. So rampart does not use seccompiler; the
-//! dependency can be dropped from runtime/Cargo.toml. The emitter (`bpf.rs`) is ~150 lines.
+//! private (`pub(crate)`), and it has no i386/x32 tables. So rampart does not use seccompiler (the
+//! dependency is gone). The emitter (`bpf.rs`) is ~150 lines.
 //!
 //! The default profile (`seccomp-profiles/default.json`, [`default_profile`]): default deny with
 //! EPERM for x86_64, i386 and x32; 358 names allowed unconditionally (294 exist on x86_64, the rest
