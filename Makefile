@@ -3,7 +3,7 @@
 #   make test      the whole suite: unit tests, integration tests through the real binary,
 #                  the nested-VM tests (cgroup v2, AppArmor) and the vendor engines
 #   make vm-test   only the nested-VM tests
-#   make vendor-test  only the engines (containerd, podman, docker) through rampart and runc
+#   make vendor-test  only the engines (containerd, podman, docker) through rampart and runc, and their diff
 #   make bench     rampart vs runc (and crun if installed), printed as a table
 #   make install   install the binary to $(PREFIX)/bin
 
@@ -69,8 +69,12 @@ integration: deps build
 vm-test: static
 	vm/vm-test.sh --rampart $(STATIC) --tests vm/tests
 
-vendor-test: build
+# The same scenarios with runc prove they test the engines, not rampart's quirks; diff.sh compares
+# what the workload sees under both (deliberate differences: vendor-tests/known-differences.txt).
+vendor-test: deps build
 	vendor-tests/run.sh --runtime $(CURDIR)/$(BIN)
+	vendor-tests/run.sh --runtime /usr/sbin/runc
+	vendor-tests/diff.sh --a /usr/sbin/runc --b $(CURDIR)/$(BIN)
 
 test: unit integration vm-test vendor-test
 

@@ -53,10 +53,12 @@ set -e
 for b in /tests/bin/*; do
     n=${b##*/}
     case "$n" in
-        runc) cp "$b" /usr/sbin/runc ;;
-        time) cp "$b" /usr/bin/time ;;
-        *) cp "$b" "/usr/bin/$n" ;;
+        runc) dst=/usr/sbin/runc ;;
+        *) dst=/usr/bin/$n ;;
     esac
+    # Busybox applets (bc, time, unshare) are symlinks to the running busybox: replace them.
+    rm -f "$dst"
+    cp "$b" "$dst"
 done
 # busybox's unshare lacks --root: util-linux's goes first in PATH.
 export PATH=/usr/bin:$PATH

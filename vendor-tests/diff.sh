@@ -40,6 +40,11 @@ known() {
     return 1
 }
 
+# normalized FILE: the observation with its mount lines sorted. Engines choose the mount order
+# (podman takes its bind mounts of /etc/hosts, /etc/hostname, /run/.containerenv, /dev/shm from a
+# Go map, so it changes from run to run under one runtime); runtimes mount in config order.
+normalized() { grep -v '^mount: ' "$1"; grep '^mount: ' "$1" | LC_ALL=C sort; }
+
 passed=0 failed=0
 for e in ${ENGINES//,/ }; do
     fa=$OUT/a/observe-$e.txt fb=$OUT/b/observe-$e.txt
@@ -50,7 +55,7 @@ for e in ${ENGINES//,/ }; do
     unexplained=()
     while IFS= read -r line; do
         known "$e" "${line:1}" || unexplained+=("$line")
-    done < <(diff -U0 "$fa" "$fb" | grep -E '^[-+]' | grep -vE '^(---|\+\+\+) ')
+    done < <(diff -U0 <(normalized "$fa") <(normalized "$fb") | grep -E '^[-+]' | grep -vE '^(---|\+\+\+) ')
     if [ ${#unexplained[@]} -eq 0 ]; then
         echo "PASS diff/$e"; passed=$((passed + 1))
     else

@@ -142,7 +142,7 @@ containerd_scenarios() {
 # observation set. ctr sets no hostname (the container's UTS namespace starts as a copy of the
 # host's) and its default spec mounts no cgroupfs: add one (as Docker and podman do) to read the limit.
 containerd_observe() {
-    ctr_run c-observe --rm --memory-limit 67108864 \
+    ctr_run c-observe --rm --memory-limit "$VT_OBSERVE_MEMORY" \
         --mount type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro:nosuid:noexec:nodev "$IMG" c-observe sh -c "$VT_OBSERVE_SCRIPT" \
         2>&1 | sed "s/^hostname: .*/hostname: (host's)/" > "$VT_OUT/observe-containerd.txt"
     observe_check containerd/observe "$VT_OUT/observe-containerd.txt"

@@ -230,13 +230,19 @@ echo "memory.limit: $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/nul
 # The long-running process of the lifecycle scenarios: exits 0 on SIGTERM, 42 on SIGUSR1.
 VT_LOOP_SCRIPT='trap "exit 0" TERM; trap "exit 42" USR1; while :; do sleep 0.2; done'
 
-# observe_check NAME FILE: PASS if the observation output looks complete.
+# observe_check NAME FILE: PASS if the observation output looks complete and the container sees
+# its own memory limit (every engine runs the observation with 64 MiB): a runtime that mounts the
+# host's cgroup root instead of the container's cgroup would show the host's limit.
+VT_OBSERVE_MEMORY=67108864
 observe_check() {
     local name=$1 f=$2 absent="" k
     for k in CapEff: NoNewPrivs: Seccomp: "id:" "hostname:" "mount: / " "memory.limit:"; do
         grep -q "^$k" "$f" || absent="$absent '$k'"
     done
-    if [ -z "$absent" ]; then pass "$name"; else fail "$name" "missing$absent in $f"; fi
+    if [ -n "$absent" ]; then fail "$name" "missing$absent in $f"
+    elif ! grep -qx "memory.limit: $VT_OBSERVE_MEMORY" "$f"; then
+        fail "$name" "container sees $(grep '^memory.limit:' "$f"), want $VT_OBSERVE_MEMORY"
+    else pass "$name"; fi
 }
 
 # error_check NAME OUTPUT: the runtime's own words must reach the engine's user.

@@ -106,7 +106,7 @@ dl_scenarios() {
 
 # observation set
 dl_observe() {
-    cli run --rm "${RUN_OPTS[@]}" --hostname vt-observe --memory 64m "$IMG" sh -c "$VT_OBSERVE_SCRIPT" \
+    cli run --rm "${RUN_OPTS[@]}" --hostname vt-observe --memory "$VT_OBSERVE_MEMORY" "$IMG" sh -c "$VT_OBSERVE_SCRIPT" \
         2>&1 | tr -d '\r' > "$VT_OUT/observe-$E.txt"
     observe_check "$E/observe" "$VT_OUT/observe-$E.txt"
 }

@@ -14,6 +14,7 @@
 //!    - with no_new_privs and no NOTIFY rule, right before execve ([`Stage::BeforeExec`]), so
 //!      the runtime's own last steps (waiting on exec.fifo, startContainer hooks) need not be
 //!      allowed by the profile.
+//!
 //!    It returns the listener fd when NOTIFY rules exist.
 //! 3. The runtime (outside the container, where `listenerPath` resolves as the user meant it)
 //!    calls [`send_listener`] to hand that fd to the agent, with the state "creating".
