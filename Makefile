@@ -61,10 +61,10 @@ run: deps build
 	$(BIN) --root build/state run --bundle $(EXAMPLE) example-$$$$
 
 unit: build-deps
-	$(CARGO) test --release --workspace --exclude rampart-integration
+	$(CARGO) test --workspace --exclude rampart-integration
 
 integration: deps build
-	RAMPART_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release -p rampart-integration -- --test-threads=2
+	RAMPART_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release -p rampart-integration --no-fail-fast -- --test-threads=2
 
 vm-test: static
 	vm/vm-test.sh --rampart $(STATIC) --tests vm/tests

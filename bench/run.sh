@@ -275,10 +275,11 @@ ratio() {
 }
 
 bin_size() { stat -L -c %s "$1"; }
+# Static or dynamic, from the ELF's interpreter path near the start of the file (ldd is not in
+# the VM's busybox userland, and it reports static-pie binaries as "statically linked" with exit 0).
 linkage() {
-    if ! command -v ldd >/dev/null; then echo "(linkage unknown)"
-    elif ldd "$1" 2>&1 | grep -q -e 'statically linked' -e 'not a dynamic'; then echo static
-    else echo dynamic; fi
+    if head -c 4096 "$1" | tr -c '[:print:]' '\n' | grep -q '^/lib.*/ld-linux'; then echo dynamic
+    else echo static; fi
 }
 STATIC_BIN=$REPO/target/x86_64-unknown-linux-gnu/release/rampart
 DYNAMIC_BIN=$REPO/target/release/rampart
