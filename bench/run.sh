@@ -101,9 +101,9 @@ cp /bin/busybox "$ROOTFS/bin/busybox"
 for a in sh true sleep dd grep cat; do ln -s busybox "$ROOTFS/bin/$a"; done
 "$RAMPART" spec --bundle "$WORK" >/dev/null || die "rampart spec failed"
 BASE=$WORK/base.json
-jq --slurpfile sc "$REPO/seccomp-profiles/default.json" '
+jq --slurpfile sc "$REPO/seccomp-profiles/default.json" --arg rootfs "$ROOTFS" '
     .ociVersion = "1.0.2"
-    | .root.path = "'"$ROOTFS"'"
+    | .root.path = $rootfs
     | .process.terminal = false
     | .process.args = ["/bin/true"]
     | if .linux.seccomp == null then .linux.seccomp = $sc[0] else . end' \
@@ -135,6 +135,19 @@ if [ "$CRUN" != none ] && [ -x "$CRUN" ]; then
     fi
     rm -rf "$WORK/root-crun-probe"
 fi
+
+# hyperfine's --prepare for `delete`: a container whose /bin/true has run and exited (bounded
+# wait, so a runtime that never reports "stopped" fails the row instead of hanging).
+cat >"$WORK/prep-delete.sh" <<'EOF'
+# usage: prep-delete.sh BIN ROOT BUNDLE ID
+"$1" --root "$2" delete --force "$4" 2>/dev/null
+"$1" --root "$2" create --bundle "$3" "$4" </dev/null && "$1" --root "$2" start "$4" || exit 1
+i=0
+until "$1" --root "$2" state "$4" 2>/dev/null | grep -q '"stopped"'; do
+    i=$((i + 1))
+    [ "$i" -lt 5000 ] || exit 1
+done
+EOF
 
 # ---------------------------------------------------------------- measurement helpers
 declare -A MEAN SD SECCOMP_MODE   # "<row>|<runtime>" -> seconds
@@ -178,8 +191,7 @@ for n in "${NAMES[@]}"; do
     $R delete --force "$id-c" >/dev/null 2>&1 || true
     hf start "$n" "$RUNS" "$R start $id-s" "sh -c '$R delete --force $id-s; $R create --bundle $B_TRUE $id-s'"
     # delete of a container whose /bin/true has exited (what an engine does after the exit).
-    hf delete "$n" "$RUNS" "$R delete $id-d" \
-        "sh -c '$R delete --force $id-d 2>/dev/null; $R create --bundle $B_TRUE $id-d && $R start $id-d && until $R state $id-d | grep -q stopped; do :; done'"
+    hf delete "$n" "$RUNS" "$R delete $id-d" "sh $WORK/prep-delete.sh ${BIN[$n]} ${ROOT[$n]} $B_TRUE $id-d"
     $R delete --force "$id-s" >/dev/null 2>&1 || true
     $R delete --force "$id-d" >/dev/null 2>&1 || true
 
@@ -278,7 +290,7 @@ bin_size() { stat -L -c %s "$1"; }
 # Static or dynamic, from the ELF's interpreter path near the start of the file (ldd is not in
 # the VM's busybox userland, and it reports static-pie binaries as "statically linked" with exit 0).
 linkage() {
-    if head -c 4096 "$1" | tr -c '[:print:]' '\n' | grep -q '^/lib.*/ld-linux'; then echo dynamic
+    if head -c 4096 "$1" | grep -q '/ld-linux'; then echo dynamic
     else echo static; fi
 }
 STATIC_BIN=$REPO/target/x86_64-unknown-linux-gnu/release/rampart

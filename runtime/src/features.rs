@@ -26,7 +26,7 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "noatime", "nodev", "nodiratime", "noexec", "nolazytime", "nomand", "norelatime",
     "nostrictatime", "nosuid", "nosymfollow", "private", "rbind", "relatime", "rprivate",
     "rshared", "rslave", "runbindable", "ro", "rw", "shared", "slave", "strictatime", "suid",
-    "symfollow", "sync", "unbindable",
+    "symfollow", "sync", "tmpcopyup", "unbindable",
 ];
 
 /// seccomp actions, operators, architectures and filter flags the `seccomp` compiler handles.

@@ -81,8 +81,12 @@ pub enum InitError {
     CwdOutsideRoot { path: PathBuf },
     #[error("exec: {name:?}: executable file not found in $PATH")]
     NotFound { name: String },
-    #[error("exec: {name:?}: stat {name}: {err}")]
+    // Go's wording ("no such file or directory", lower case, no "(os error N)"): Docker maps
+    // create errors to exit codes 127/126 by matching runc's text.
+    #[error("exec: {name:?}: stat {name}: {}", go_errno(err))]
     Stat { name: String, err: std::io::Error },
+    #[error("exec: {name:?}: permission denied")]
+    NotExecutable { name: String },
     #[error(transparent)]
     Capability(#[from] capabilities::CapError),
     #[error(transparent)]
@@ -299,10 +303,16 @@ fn enter_cwd(cwd: &Path) -> Result<(), InitError> {
 fn find_executable(plan: &Plan) -> Result<CString, InitError> {
     let arg0 = plan.process.args[0].to_string_lossy().into_owned();
     if arg0.contains('/') {
-        std::fs::metadata(&arg0).map_err(|err| InitError::Stat {
+        let meta = std::fs::metadata(&arg0).map_err(|err| InitError::Stat {
             name: arg0.clone(),
             err,
         })?;
+        // Refused at create, as runc does (Go's LookPath), rather than by execve after start:
+        // engines report create errors to the user (podman/Docker exit 126).
+        let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions());
+        if meta.is_dir() || mode & 0o111 == 0 {
+            return Err(InitError::NotExecutable { name: arg0 });
+        }
         return Ok(plan.process.args[0].clone());
     }
     for dir in plan.process.path_env.split(':') {
@@ -318,6 +328,21 @@ fn find_executable(plan: &Plan) -> Result<CString, InitError> {
         }
     }
     Err(InitError::NotFound { name: arg0 })
+}
+
+/// An OS error as Go's syscall.Errno prints it: the C library's text with a lower-case first
+/// letter and no "(os error N)".
+fn go_errno(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    let mut c = text.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
 
 fn wait_start_and_exec(

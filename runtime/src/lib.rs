@@ -16,6 +16,7 @@ pub mod capabilities;
 pub mod cgroups;
 pub mod console;
 pub mod container;
+pub mod copyup;
 pub mod default_spec;
 pub mod devices;
 pub mod events;

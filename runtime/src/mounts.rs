@@ -62,6 +62,11 @@ pub enum MountError {
     SetAttr { destination: PathBuf, err: io::Error },
     #[error("mount {destination}: move_mount: {err}")]
     MoveMount { destination: PathBuf, err: io::Error },
+    #[error("mount {destination}: {err}")]
+    CopyUp {
+        destination: PathBuf,
+        err: crate::copyup::CopyUpError,
+    },
 }
 
 /// Propagation requested for a mount or for the rootfs.
@@ -86,6 +91,8 @@ pub struct MountPlan {
     /// Filesystem-specific options: ("size", Some("64k")), ("newinstance", None), ...
     pub data: Vec<(String, Option<String>)>,
     pub propagation: Option<Propagation>,
+    /// runc's `tmpcopyup` (tmpfs only): the new tmpfs starts with a copy of what is below it.
+    pub tmpcopyup: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +122,7 @@ pub fn plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan, Mo
         attr_clr: 0,
         data: Vec::new(),
         propagation: None,
+        tmpcopyup: false,
     };
     if p.fstype == "bind" {
         p.bind = Some(BindKind::Bind);
@@ -158,6 +166,8 @@ pub fn plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan, Mo
             // Superblock flags that the mount attribute API does not carry: hand them to fsconfig.
             "sync" | "dirsync" | "lazytime" | "mand" => p.data.push((opt.clone(), None)),
             "async" | "nomand" | "nolazytime" | "defaults" => {}
+            // podman sends it for --read-only and --tmpfs; meaningful for a tmpfs only.
+            "tmpcopyup" if p.fstype == "tmpfs" => p.tmpcopyup = true,
             "remount" | "idmap" | "ridmap" | "rro" | "rrw" | "rnosuid" | "rnodev" | "rnoexec"
             | "tmpcopyup" => {
                 return Err(MountError::UnsupportedOption {
@@ -271,8 +281,35 @@ pub fn mount_one(root: BorrowedFd<'_>, m: &MountPlan) -> Result<(), MountError> 
                 .as_ref()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| m.fstype.clone());
-            let tree = new_fs(&m.destination, &m.fstype, Some(&src), &m.data, m.attr_set)?;
-            attach(&m.destination, tree, dest)?
+            if !m.tmpcopyup {
+                let tree = new_fs(&m.destination, &m.fstype, Some(&src), &m.data, m.attr_set)?;
+                attach(&m.destination, tree, dest)?
+            } else {
+                // Filled while still detached (and writable), then made read-only if asked.
+                let rw = m.attr_set & !syscalls::MOUNT_ATTR_RDONLY;
+                let tree = new_fs(&m.destination, &m.fstype, Some(&src), &m.data, rw)?;
+                crate::copyup::copy_tree(dest.as_fd(), tree.as_fd()).map_err(|err| {
+                    MountError::CopyUp {
+                        destination: m.destination.clone(),
+                        err,
+                    }
+                })?;
+                if rw != m.attr_set {
+                    let attr = MountAttr {
+                        attr_set: syscalls::MOUNT_ATTR_RDONLY,
+                        attr_clr: 0,
+                        propagation: 0,
+                        userns_fd: 0,
+                    };
+                    syscalls::mount_setattr(tree.as_fd(), false, &attr).map_err(|err| {
+                        MountError::SetAttr {
+                            destination: m.destination.clone(),
+                            err,
+                        }
+                    })?;
+                }
+                attach(&m.destination, tree, dest)?
+            }
         }
     };
     if let Some(p) = m.propagation {

@@ -25,6 +25,7 @@ docker_setup() {
     "${CLI_CMD[@]}" load -i "$VT_TMP/image/image.tar" >/dev/null || return 1
     E=docker
     IMG=vtbusybox:latest
+    READONLY_WANT='tmpfs-writable|etc-empty|'
     RUN_OPTS=(--runtime vt --network none)
 }
 

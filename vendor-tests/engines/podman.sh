@@ -45,6 +45,7 @@ EOF
     PODMAN_READY=1
     E=podman
     IMG=localhost/vtbusybox:latest
+    READONLY_WANT='tmpfs-writable|root:x:0:0:root:/root:/bin/sh|'
     # cgroups: /<run id>-podman/libpod-<id> and /<run id>-podman/conmon (teardown removes them)
     RUN_OPTS=(--network none --cgroup-parent "/$VT_RUN_ID-podman")
 }

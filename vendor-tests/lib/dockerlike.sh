@@ -4,6 +4,7 @@
 #   CLI_CMD    array: the engine's CLI with private state (e.g. docker -H unix://...)
 #   RUN_OPTS   array: options for every `run` (runtime, network, cgroup parent, ...)
 #   IMG        image name
+#   READONLY_WANT  what the read-only-tmpfs scenario prints ('|' for newlines)
 #   <E>_state_gone ID  function: true when the runtime's state for container ID is gone
 
 cli()       { "${CLI_CMD[@]}" "$@"; }
@@ -95,11 +96,24 @@ dl_scenarios() {
     elif ! "${E}_state_gone" "$id"; then fail "$E/remove" "runtime state for $id left"
     else pass "$E/remove"; fi
 
-    # a broken container: the runtime's error reaches the user
+    # a broken container: the runtime's error reaches the user, and the engine, which reads the
+    # runtime's words to choose it, exits 127 (command not found) as with runc
     out=$(cli run --name vt-broken "${RUN_OPTS[@]}" "$IMG" /nonexistent 2>&1); rc=$?
-    if [ $rc -eq 0 ]; then fail "$E/broken-error-message" "exit 0"; else error_check "$E/broken-error-message" "$out"; fi
+    if [ $rc -ne 127 ]; then fail "$E/broken-error-message" "exit $rc, want 127: $(echo "$out" | tail -n 1)"
+    else error_check "$E/broken-error-message" "$out"; fi
     echo "$out" > "$VT_OUT/$E-broken-message.txt"
     cli rm -f vt-broken >/dev/null 2>&1
+
+    # read-only rootfs plus a tmpfs: podman asks the runtime to fill the tmpfs with what the image
+    # has below it (runc's tmpcopyup mount option), Docker does not (READONLY_WANT, engine file)
+    out=$(cli run --rm --read-only --tmpfs /etc "${RUN_OPTS[@]}" "$IMG" sh -c \
+        'touch /x 2>/dev/null && echo rootfs-writable; touch /etc/new && echo tmpfs-writable; head -n 1 /etc/passwd 2>/dev/null || echo etc-empty' \
+        2>&1 | tr -d '\r' | tr '\n' '|')
+    expect_eq "$E/read-only-tmpfs" "$READONLY_WANT" "$out"
+
+    # a file that is not executable: refused at create, the engine exits 126
+    out=$(cli run --rm "${RUN_OPTS[@]}" "$IMG" /etc/passwd 2>&1); rc=$?
+    expect_eq "$E/not-executable" 126 "$rc" "$(echo "$out" | tail -n 1)"
 
     dl_observe
 }
