@@ -121,8 +121,8 @@ fn net_port_rules_are_enforced() {
     let r = Root::new();
     // Port 8080: bind and connect allowed; 8081: connect only; 9090/9091: nothing.
     let script = "ip link set lo up || exit 3; \
-        (echo pong | nc -l -p 8080 &); \
-        for i in $(seq 100); do r=$(nc 127.0.0.1 8080 </dev/null 2>/dev/null) && [ -n \"$r\" ] && break; sleep 0.1; done; \
+        (while :; do echo pong | nc -l -p 8080; done &); \
+        for i in $(seq 100); do r=$(sleep 0.2 | nc 127.0.0.1 8080 2>/dev/null) && [ -n \"$r\" ] && break; sleep 0.1; done; \
         echo \"got=$r\"; \
         timeout 5 nc -l -p 9090 2>&1 | head -n1 | sed 's/^/bind9090: /'; \
         nc 127.0.0.1 8081 </dev/null 2>&1 | sed 's/^/conn8081: /'; \
