@@ -82,7 +82,7 @@ pub enum ExecError {
     Fork(io::Error),
     #[error("talking to the exec process: {0}")]
     Sync(io::Error),
-    #[error("exec: {0}")]
+    #[error("exec failed: unable to start container process: {0}")]
     Child(String),
     #[error("the exec process exited before it could run the command")]
     ChildDied,
