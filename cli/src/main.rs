@@ -443,11 +443,16 @@ fn create_options(cli: &Cli, a: &CreateArgs) -> CreateOptions {
 fn run(cli: &Cli) -> Result<i32, String> {
     let e = |e: container::Error| e.to_string();
     match &cli.command {
-        Command::Create(a) => container::create(&create_options(cli, a)).map(|_| 0).map_err(e),
+        Command::Create(a) => container::create(&create_options(cli, a))
+            .map(|_| 0)
+            .map_err(e),
         Command::Start { id } => container::start(&cli.root, id).map(|_| 0).map_err(e),
         Command::Exec(a) => {
             if !a.cgroup.is_empty() {
-                return Err("exec --cgroup is not supported: the process joins the container's cgroup".into());
+                return Err(
+                    "exec --cgroup is not supported: the process joins the container's cgroup"
+                        .into(),
+                );
             }
             rampart::exec::exec(&exec_options(cli, a)).map_err(|e| e.to_string())
         }
@@ -471,10 +476,16 @@ fn run(cli: &Cli) -> Result<i32, String> {
         }
         Command::Kill { all, id, signal } => {
             let sig = rampart::signals::parse(signal).map_err(|e| e.to_string())?;
-            container::kill(&cli.root, id, sig, *all, driver(cli)).map(|_| 0).map_err(e)
+            container::kill(&cli.root, id, sig, *all, driver(cli))
+                .map(|_| 0)
+                .map_err(e)
         }
-        Command::Delete { force, id } => container::delete(&cli.root, id, *force).map(|_| 0).map_err(e),
-        Command::Run { detach, create } => container::run(&create_options(cli, create), *detach).map_err(e),
+        Command::Delete { force, id } => container::delete(&cli.root, id, *force)
+            .map(|_| 0)
+            .map_err(e),
+        Command::Run { detach, create } => {
+            container::run(&create_options(cli, create), *detach).map_err(e)
+        }
         Command::Spec { bundle } => {
             let rootless = cli.rootless.as_deref() == Some("true");
             let path = bundle.join("config.json");
@@ -483,14 +494,20 @@ fn run(cli: &Cli) -> Result<i32, String> {
             }
             // SAFETY: getuid/getgid cannot fail.
             let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-            let v = rampart::default_spec::generate(rootless, uid, gid).map_err(|e| e.to_string())?;
+            let v =
+                rampart::default_spec::generate(rootless, uid, gid).map_err(|e| e.to_string())?;
             let text = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
-            std::fs::write(&path, text + "\n").map_err(|e| format!("writing {}: {e}", path.display()))?;
+            std::fs::write(&path, text + "\n")
+                .map_err(|e| format!("writing {}: {e}", path.display()))?;
             Ok(0)
         }
         Command::Pause { id } => cgroup_cmd(rampart::cgroups::commands::pause(&cli.root, id)),
         Command::Resume { id } => cgroup_cmd(rampart::cgroups::commands::resume(&cli.root, id)),
-        Command::Ps { format, id, ps_args } => {
+        Command::Ps {
+            format,
+            id,
+            ps_args,
+        } => {
             use rampart::cgroups::commands as cg;
             if *format == ListFormat::Json {
                 if !ps_args.is_empty() {
@@ -499,20 +516,29 @@ fn run(cli: &Cli) -> Result<i32, String> {
                 let pids = cg::pids(&cli.root, id).map_err(|e| e.to_string())?;
                 println!("{}", serde_json::to_string(&pids).unwrap_or_default());
             } else {
-                print!("{}", cg::ps_table(&cli.root, id, ps_args).map_err(|e| e.to_string())?);
+                print!(
+                    "{}",
+                    cg::ps_table(&cli.root, id, ps_args).map_err(|e| e.to_string())?
+                );
             }
             Ok(0)
         }
-        Command::Events { stats, interval, id } => {
+        Command::Events {
+            stats,
+            interval,
+            id,
+        } => {
             let interval = rampart::events::parse_interval(interval).map_err(|e| e.to_string())?;
             let mut out = std::io::stdout().lock();
             rampart::events::events(&cli.root, id, *stats, interval, &mut out)
                 .map(|_| 0)
                 .map_err(|e| e.to_string())
         }
-        Command::Update(a) => {
-            cgroup_cmd(rampart::cgroups::commands::update(&cli.root, &a.id, &a.flags()))
-        }
+        Command::Update(a) => cgroup_cmd(rampart::cgroups::commands::update(
+            &cli.root,
+            &a.id,
+            &a.flags(),
+        )),
         Command::List { format, quiet } => {
             let all = container::list(&cli.root).map_err(e)?;
             if *quiet {

@@ -32,7 +32,10 @@ pub fn rampart_bin() -> PathBuf {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("no rampart binary at {}: run `cargo build` or set RAMPART_BIN", p.display());
+    panic!(
+        "no rampart binary at {}: run `cargo build` or set RAMPART_BIN",
+        p.display()
+    );
 }
 
 /// A fresh name: `<prefix>-<pid>-<n>`; safe to use as container id and cgroup name.
@@ -79,9 +82,10 @@ const APPLETS: &[&str] = &[
     "sh", "cat", "echo", "id", "ls", "sleep", "true", "false", "hostname", "mkdir", "touch",
     "grep", "stat", "env", "pwd", "mount", "umount", "ps", "kill", "wc", "head", "tail", "dd",
     "readlink", "rm", "ln", "chmod", "tty", "nproc", "ulimit", "uname", "test", "printf", "cut",
-    "tr", "seq", "wget", "nc", "httpd", "unshare", "od", "mknod", "sysctl", "find", "sort", "xargs",
-    "sed", "awk", "yes", "cp", "mv", "dirname", "basename", "date", "df", "whoami", "expr",
-    "timeout", "nsenter", "chroot", "touch", "ip", "ping", "setsid", "nohup", "top", "free",
+    "tr", "seq", "wget", "nc", "httpd", "unshare", "od", "mknod", "sysctl", "find", "sort",
+    "xargs", "sed", "awk", "yes", "cp", "mv", "dirname", "basename", "date", "df", "whoami",
+    "expr", "timeout", "nsenter", "chroot", "touch", "ip", "ping", "setsid", "nohup", "top",
+    "free",
 ];
 
 /// A bundle: `rootfs/` with busybox and its applets, and a `config.json` from `rampart spec`.
@@ -104,7 +108,11 @@ impl Bundle {
         for a in APPLETS {
             let _ = std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a));
         }
-        fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n").unwrap();
+        fs::write(
+            rootfs.join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n",
+        )
+        .unwrap();
         fs::write(rootfs.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n").unwrap();
         let out = Command::new(rampart_bin())
             .args(["spec", "--bundle"])
@@ -289,12 +297,18 @@ impl Out {
 pub fn run_with_timeout(mut c: Command, limit: Duration) -> Out {
     let capture = |name: &str| {
         let p = std::env::temp_dir().join(unique(&format!("rampart-it-{name}")));
-        let f = fs::OpenOptions::new().read(true).write(true).create_new(true).open(&p).expect("capture file");
+        let f = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&p)
+            .expect("capture file");
         let _ = fs::remove_file(&p);
         f
     };
     let (out_f, err_f) = (capture("stdout"), capture("stderr"));
-    c.stdout(out_f.try_clone().expect("dup")).stderr(err_f.try_clone().expect("dup"));
+    c.stdout(out_f.try_clone().expect("dup"))
+        .stderr(err_f.try_clone().expect("dup"));
     let mut child = c.spawn().expect("spawn");
     let pid = child.id() as i32;
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -371,7 +385,9 @@ pub fn processes_containing(needle: &str) -> Vec<i32> {
     let mut v = Vec::new();
     if let Ok(rd) = fs::read_dir("/proc") {
         for e in rd.flatten() {
-            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
             if pid == me {
                 continue;
             }

@@ -15,14 +15,28 @@ fn fails_with(b: &Bundle, id: &str, needles: &[&str]) -> Out {
         assert!(o.stderr.contains(n), "stderr lacks {n:?}: {o:#?}");
     }
     assert!(!o.stderr.contains("panicked"), "{o:#?}");
-    assert!(r.ids().is_empty(), "a container is listed after a failed run");
+    assert!(
+        r.ids().is_empty(),
+        "a container is listed after a failed run"
+    );
     assert_nothing_left(&r, b, id);
-    assert!(processes_containing(id).is_empty(), "a process of {id} is left");
+    assert!(
+        processes_containing(id).is_empty(),
+        "a process of {id} is left"
+    );
     // The same through `create`.
-    let o2 = r.rampart(&[OsStr::new("create"), OsStr::new("--bundle"), b.path().as_os_str(), OsStr::new(id)]);
+    let o2 = r.rampart(&[
+        OsStr::new("create"),
+        OsStr::new("--bundle"),
+        b.path().as_os_str(),
+        OsStr::new(id),
+    ]);
     o2.fails();
     assert_nothing_left(&r, b, id);
-    assert!(processes_containing(id).is_empty(), "a process of {id} is left");
+    assert!(
+        processes_containing(id).is_empty(),
+        "a process of {id} is left"
+    );
     o
 }
 
@@ -46,7 +60,11 @@ fn malformed_json_names_line_and_column() {
 #[test]
 fn wrong_field_type_names_line_and_column() {
     let b = Bundle::new(&["true"]);
-    fs::write(b.path().join("config.json"), "{\"ociVersion\": \"1.0.2\",\n\"root\": 7}").unwrap();
+    fs::write(
+        b.path().join("config.json"),
+        "{\"ociVersion\": \"1.0.2\",\n\"root\": 7}",
+    )
+    .unwrap();
     fails_with(&b, &unique("jsontype"), &["line 2", "column"]);
 }
 
@@ -65,14 +83,18 @@ fn missing_rootfs() {
 
 #[test]
 fn unknown_capability() {
-    let b = bundle_with(|c| c["process"]["capabilities"]["bounding"] = json!(["CAP_KILL", "CAP_NOPE"]));
+    let b =
+        bundle_with(|c| c["process"]["capabilities"]["bounding"] = json!(["CAP_KILL", "CAP_NOPE"]));
     fails_with(&b, &unique("badcap"), &["CAP_NOPE"]);
 }
 
 #[test]
 fn unknown_namespace_type() {
     let b = bundle_with(|c| {
-        c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "nopens"}))
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "nopens"}))
     });
     fails_with(&b, &unique("badns"), &["nopens"]);
 }
@@ -103,7 +125,11 @@ fn empty_args() {
 #[test]
 fn missing_executable() {
     let b = bundle_with(|c| c["process"]["args"] = json!(["no-such-binary", "x"]));
-    fails_with(&b, &unique("noexe"), &["no-such-binary", "executable file not found in $PATH"]);
+    fails_with(
+        &b,
+        &unique("noexe"),
+        &["no-such-binary", "executable file not found in $PATH"],
+    );
     let b = bundle_with(|c| c["process"]["args"] = json!(["/bin/no-such-binary"]));
     fails_with(&b, &unique("noexe-abs"), &["/bin/no-such-binary"]);
 }
@@ -116,7 +142,10 @@ fn bad_ids_are_refused() {
         let o = r.run(&b, id);
         o.fails();
         assert!(o.stderr.contains("invalid"), "id {id:?}: {o:#?}");
-        assert!(!r.path().join("escape").exists() && !r.path().parent().unwrap().join("escape").exists());
+        assert!(
+            !r.path().join("escape").exists()
+                && !r.path().parent().unwrap().join("escape").exists()
+        );
     }
     assert!(r.ids().is_empty());
     let o = r.rampart(&["state", "../x"]);
@@ -142,13 +171,19 @@ fn errors_go_to_the_json_log() {
     ]);
     o.fails();
     let text = fs::read_to_string(&log).unwrap();
-    let last = text.lines().last().unwrap_or_else(|| panic!("empty log; {o:#?}"));
+    let last = text
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("empty log; {o:#?}"));
     let v: Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("not JSON: {last}: {e}"));
     assert_eq!(v["level"], "error", "{last}");
     assert!(v["msg"].as_str().unwrap().contains("CAP_NOPE"), "{last}");
     let time = v["time"].as_str().unwrap();
     // RFC 3339: 2026-11-27T03:25:24.431496546Z
-    assert!(time.len() >= 20 && &time[4..5] == "-" && &time[10..11] == "T", "{time}");
+    assert!(
+        time.len() >= 20 && &time[4..5] == "-" && &time[10..11] == "T",
+        "{time}"
+    );
     assert_nothing_left(&r, &b, &id);
 
     // A failure found inside the init (missing executable) reaches the log the same way.
@@ -168,6 +203,12 @@ fn errors_go_to_the_json_log() {
     let text = fs::read_to_string(&log).unwrap();
     let v: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(v["level"], "error");
-    assert!(v["msg"].as_str().unwrap().contains("executable file not found"), "{text}");
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .contains("executable file not found"),
+        "{text}"
+    );
     assert_nothing_left(&r, &b, &id);
 }

@@ -75,7 +75,11 @@ fn oom_kill_past_memory_limit_exits_137_and_is_counted() {
     // dd's 64 MiB buffer is filled from /dev/zero: more than the 16 MiB the cgroup allows, and
     // swap is capped at the same value, so the only way out is the OOM killer.
     let mut b = Bundle::new(&["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]);
-    set_resources(&mut b, "memory", json!({"limit": 16 << 20, "swap": 16 << 20}));
+    set_resources(
+        &mut b,
+        "memory",
+        json!({"limit": 16 << 20, "swap": 16 << 20}),
+    );
 
     let id = unique("cg-oom-run");
     let o = r.run(&b, &id);
@@ -101,7 +105,9 @@ fn oom_kill_past_memory_limit_exits_137_and_is_counted() {
     assert!(r.wait_status(&id, "stopped", 30), "container did not stop");
     let oom_control = read(&v1("memory", &format!("rampart-{id}")).join("memory.oom_control"));
     assert!(
-        oom_control.lines().any(|l| l.starts_with("oom_kill ") && l != "oom_kill 0"),
+        oom_control
+            .lines()
+            .any(|l| l.starts_with("oom_kill ") && l != "oom_kill 0"),
         "no OOM kill counted: {oom_control}"
     );
     let pid = ev.id() as i32;
@@ -214,16 +220,38 @@ fn update_changes_limits_of_a_running_container() {
     let id = unique("cg-update");
     run_detached(&r, &b, &id);
     let cg = format!("rampart-{id}");
-    assert_eq!(read(&v1("memory", &cg).join("memory.limit_in_bytes")), (64 << 20).to_string());
+    assert_eq!(
+        read(&v1("memory", &cg).join("memory.limit_in_bytes")),
+        (64 << 20).to_string()
+    );
 
     r.rampart(&[
-        "update", "--memory", "96m", "--memory-swap", "96m", "--pids-limit", "33",
-        "--cpu-quota", "30000", "--cpu-period", "100000", "--cpu-shares", "256",
-        "--cpuset-cpus", "0", &id,
+        "update",
+        "--memory",
+        "96m",
+        "--memory-swap",
+        "96m",
+        "--pids-limit",
+        "33",
+        "--cpu-quota",
+        "30000",
+        "--cpu-period",
+        "100000",
+        "--cpu-shares",
+        "256",
+        "--cpuset-cpus",
+        "0",
+        &id,
     ])
     .ok();
-    assert_eq!(read(&v1("memory", &cg).join("memory.limit_in_bytes")), (96 << 20).to_string());
-    assert_eq!(read(&v1("memory", &cg).join("memory.memsw.limit_in_bytes")), (96 << 20).to_string());
+    assert_eq!(
+        read(&v1("memory", &cg).join("memory.limit_in_bytes")),
+        (96 << 20).to_string()
+    );
+    assert_eq!(
+        read(&v1("memory", &cg).join("memory.memsw.limit_in_bytes")),
+        (96 << 20).to_string()
+    );
     assert_eq!(read(&v1("pids", &cg).join("pids.max")), "33");
     assert_eq!(read(&v1("cpu", &cg).join("cpu.cfs_quota_us")), "30000");
     assert_eq!(read(&v1("cpu", &cg).join("cpu.shares")), "256");
@@ -231,7 +259,9 @@ fn update_changes_limits_of_a_running_container() {
 
     // containerd's form: LinuxResources JSON on stdin.
     let mut c = r.cmd(&["update", "--resources", "-", &id]);
-    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
     child
         .stdin
@@ -241,14 +271,22 @@ fn update_changes_limits_of_a_running_container() {
         .unwrap();
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{o:?}");
-    assert_eq!(read(&v1("memory", &cg).join("memory.limit_in_bytes")), "134217728");
+    assert_eq!(
+        read(&v1("memory", &cg).join("memory.limit_in_bytes")),
+        "134217728"
+    );
     assert_eq!(read(&v1("pids", &cg).join("pids.max")), "44");
 
     // podman's form: a file.
     let f = b.path().join("res.json");
     fs::write(&f, r#"{"pids": {"limit": 55}}"#).unwrap();
-    r.rampart(&[OsStr::new("update"), OsStr::new("--resources"), f.as_os_str(), OsStr::new(&id)])
-        .ok();
+    r.rampart(&[
+        OsStr::new("update"),
+        OsStr::new("--resources"),
+        f.as_os_str(),
+        OsStr::new(&id),
+    ])
+    .ok();
     assert_eq!(read(&v1("pids", &cg).join("pids.max")), "55");
 
     // Bad input fails clearly and changes nothing.
@@ -294,7 +332,8 @@ fn limits_cannot_be_raised_from_inside() {
     let r = Root::new();
     // Root in the container tries to lift its memory and pids limits and to remount the
     // hierarchy read-write; then it reports what the files say.
-    let script = "echo 1073741824 >/sys/fs/cgroup/memory/memory.limit_in_bytes && echo wrote-memory; \
+    let script =
+        "echo 1073741824 >/sys/fs/cgroup/memory/memory.limit_in_bytes && echo wrote-memory; \
                   echo max >/sys/fs/cgroup/pids/pids.max && echo wrote-pids; \
                   mkdir /sys/fs/cgroup/pids/sub && echo made-subcgroup; \
                   mount -o remount,rw /sys/fs/cgroup/memory && echo remounted; \
@@ -313,7 +352,11 @@ fn limits_cannot_be_raised_from_inside() {
     let lines: Vec<&str> = o.stdout.lines().collect();
     assert_eq!(lines[0], (32 << 20).to_string());
     assert_eq!(lines[1], "20");
-    assert!(lines[2].contains(" ro,") || lines[2].contains(" ro "), "not read-only: {}", lines[2]);
+    assert!(
+        lines[2].contains(" ro,") || lines[2].contains(" ro "),
+        "not read-only: {}",
+        lines[2]
+    );
     assert_nothing_left(&r, &b, &id);
 }
 
@@ -342,7 +385,15 @@ fn ps_lists_host_pids_of_the_container() {
     assert_eq!(lines.count(), 2, "{o:#?}");
     let o = r.rampart(&["ps", &id, "--", "-o", "pid,comm"]);
     o.ok();
-    assert_eq!(o.stdout.lines().skip(1).filter(|l| l.contains("sleep")).count(), 2, "{o:#?}");
+    assert_eq!(
+        o.stdout
+            .lines()
+            .skip(1)
+            .filter(|l| l.contains("sleep"))
+            .count(),
+        2,
+        "{o:#?}"
+    );
     delete(&r, &id);
     assert_nothing_left(&r, &b, &id);
 }
@@ -387,7 +438,10 @@ fn delete_kills_what_is_left_in_the_cgroup() {
     let init = r.state(&id)["pid"].as_i64().unwrap() as i32;
     let o = r.rampart(&["ps", "--format", "json", &id]);
     let pids: Vec<i32> = serde_json::from_str(o.ok().stdout.trim()).unwrap();
-    let child = *pids.iter().find(|p| **p != init).expect("the background sleep");
+    let child = *pids
+        .iter()
+        .find(|p| **p != init)
+        .expect("the background sleep");
     r.rampart(&["kill", &id, "KILL"]).ok();
     assert!(r.wait_status(&id, "stopped", 10));
     assert!(pid_alive(child), "the child should outlive the init");
@@ -441,7 +495,9 @@ fn cgroups_path_forms_and_drivers() {
     assert!(v1("pids", &format!("{parent}/{id}")).is_dir());
     delete(&r, &id);
     assert!(!v1("memory", &format!("{parent}/{id}")).exists());
-    for c in ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd"] {
+    for c in [
+        "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd",
+    ] {
         let _ = fs::remove_dir(v1(c, &parent));
     }
     assert_nothing_left(&r, &b2, &parent);
@@ -507,6 +563,9 @@ fn kernel_memory_fields_are_ignored_with_a_warning() {
     let o = r.run(&b, &id);
     o.ok();
     assert_eq!(o.stdout.trim(), (40u64 << 20).to_string());
-    assert!(o.stderr.contains("kernel") && o.stderr.contains("ignored"), "{o:#?}");
+    assert!(
+        o.stderr.contains("kernel") && o.stderr.contains("ignored"),
+        "{o:#?}"
+    );
     assert_nothing_left(&r, &b, &id);
 }

@@ -48,7 +48,9 @@ fn hostname_and_domainname() {
 
 #[test]
 fn readonly_root_gives_erofs() {
-    let out = run_clean(&sh("touch /newfile 2>&1; echo rc=$?; mkdir /etc/x 2>&1; echo rc=$?"));
+    let out = run_clean(&sh(
+        "touch /newfile 2>&1; echo rc=$?; mkdir /etc/x 2>&1; echo rc=$?",
+    ));
     assert!(out.contains("Read-only file system"), "{out}");
     assert!(!out.contains("rc=0"), "{out}");
     // And with root.readonly false the same write works (so the failure above is the flag's).
@@ -176,7 +178,9 @@ fn rlimits_are_applied() {
 
 #[test]
 fn env_cwd_user_groups_umask() {
-    let mut b = sh("echo \"$FOO|$EMPTY|$PATH\"; pwd; id -u; id -g; id -G; umask; touch /w/f; stat -c %a /w/f");
+    let mut b = sh(
+        "echo \"$FOO|$EMPTY|$PATH\"; pwd; id -u; id -g; id -G; umask; touch /w/f; stat -c %a /w/f",
+    );
     let w = b.bind_dir("/w", false);
     // The workload is not root: let it write into the volume.
     fs::set_permissions(&w, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
@@ -214,8 +218,10 @@ fn bind_mounts_ro_and_rw() {
 
 #[test]
 fn tmpfs_mount_with_options() {
-    let mut b = sh("stat -c %a /scratch; grep ' /scratch ' /proc/self/mountinfo; \
-                    echo data > /scratch/f && cat /scratch/f");
+    let mut b = sh(
+        "stat -c %a /scratch; grep ' /scratch ' /proc/self/mountinfo; \
+                    echo data > /scratch/f && cat /scratch/f",
+    );
     fs::create_dir_all(b.rootfs().join("scratch")).unwrap();
     b.edit(|c| {
         c["mounts"].as_array_mut().unwrap().push(json!({
@@ -236,7 +242,10 @@ fn tmpfs_mount_with_options() {
 #[test]
 fn namespaces_differ_from_the_host() {
     let kinds = ["pid", "net", "ipc", "uts", "mnt", "cgroup"];
-    let script: String = kinds.iter().map(|k| format!("readlink /proc/self/ns/{k}; ")).collect();
+    let script: String = kinds
+        .iter()
+        .map(|k| format!("readlink /proc/self/ns/{k}; "))
+        .collect();
     let out = run_clean(&sh(&script));
     let inside: Vec<&str> = out.lines().collect();
     assert_eq!(inside.len(), kinds.len(), "{out}");
@@ -297,7 +306,9 @@ fn joins_an_existing_namespace_by_path() {
 #[test]
 fn no_pivot_runs_in_the_rootfs() {
     let r = Root::new();
-    let b = sh("echo $$; ls /bin/busybox; cat /etc/passwd | head -1; touch /x 2>&1 | grep -c Read-only");
+    let b = sh(
+        "echo $$; ls /bin/busybox; cat /etc/passwd | head -1; touch /x 2>&1 | grep -c Read-only",
+    );
     let id = unique("nopivot");
     let o = r.rampart(&[
         OsStr::new("run"),
@@ -307,7 +318,10 @@ fn no_pivot_runs_in_the_rootfs() {
         OsStr::new(&id),
     ]);
     o.ok();
-    assert_eq!(o.stdout, "1\n/bin/busybox\nroot:x:0:0:root:/root:/bin/sh\n1\n");
+    assert_eq!(
+        o.stdout,
+        "1\n/bin/busybox\nroot:x:0:0:root:/root:/bin/sh\n1\n"
+    );
     assert_nothing_left(&r, &b, &id);
 }
 
@@ -327,19 +341,29 @@ fn sysctl_applies_inside_the_net_namespace() {
         c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": want, "net.ipv4.ip_default_ttl": "77"})
     });
     assert_eq!(run_clean(&b), format!("{want}\n77\n"));
-    assert_eq!(fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(), host, "host changed");
+    assert_eq!(
+        fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(),
+        host,
+        "host changed"
+    );
 }
 
 #[test]
 fn user_namespace_with_mappings() {
     let mut b = sh("cat /proc/self/uid_map /proc/self/gid_map; id -u; readlink /proc/self/ns/user");
     b.edit(|c| {
-        c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
         c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
         c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
     });
     let out = run_clean(&b);
-    let lines: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
     assert_eq!(lines[0], ["0", "100000", "65536"], "{out}");
     assert_eq!(lines[1], ["0", "200000", "65536"], "{out}");
     assert_eq!(lines[2], ["0"], "{out}");

@@ -34,7 +34,10 @@ fn receive_master(l: &UnixListener) -> (std::fs::File, String) {
         let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const i32);
         (n as usize, OwnedFd::from_raw_fd(fd))
     };
-    (std::fs::File::from(fd), String::from_utf8_lossy(&data[..n]).into_owned())
+    (
+        std::fs::File::from(fd),
+        String::from_utf8_lossy(&data[..n]).into_owned(),
+    )
 }
 
 /// Reads the master until the terminal's other side is closed by everyone (EIO).
@@ -57,7 +60,12 @@ fn exec_tty_sends_the_master_over_the_console_socket() {
     let b = Bundle::new(&["sleep", "1000"]);
     let id = unique("console-exec");
     let st = r
-        .cmd(&[OsStr::new("create"), OsStr::new("--bundle"), b.path().as_os_str(), OsStr::new(&id)])
+        .cmd(&[
+            OsStr::new("create"),
+            OsStr::new("--bundle"),
+            b.path().as_os_str(),
+            OsStr::new(&id),
+        ])
         .stdout(Stdio::null())
         .status()
         .unwrap();
@@ -100,7 +108,12 @@ fn create_with_terminal_binds_the_pty_onto_dev_console() {
     b.edit(|c| c["process"]["terminal"] = true.into());
     let id = unique("console-create");
     // Without a console socket, create refuses (runc's rule).
-    let o = r.rampart(&[OsStr::new("create"), OsStr::new("--bundle"), b.path().as_os_str(), OsStr::new(&id)]);
+    let o = r.rampart(&[
+        OsStr::new("create"),
+        OsStr::new("--bundle"),
+        b.path().as_os_str(),
+        OsStr::new(&id),
+    ]);
     o.fails();
     assert!(o.stderr.contains("console"), "{o:?}");
 
@@ -121,7 +134,10 @@ fn create_with_terminal_binds_the_pty_onto_dev_console() {
     r.rampart(&["start", &id]).ok();
     master.write_all(b"pong\n").unwrap();
     let out = read_all(master);
-    assert!(out.contains(&name) || out.contains("/dev/console"), "{out:?}");
+    assert!(
+        out.contains(&name) || out.contains("/dev/console"),
+        "{out:?}"
+    );
     // major 136 (0x88): /dev/console is the devpts peer.
     assert!(out.contains("console 88"), "{out:?}");
     assert!(out.contains("to-console"), "{out:?}");
@@ -137,7 +153,12 @@ fn foreground_exec_tty_without_socket_proxies_the_pty() {
     let b = Bundle::new(&["sleep", "1000"]);
     let id = unique("console-fg");
     let st = r
-        .cmd(&[OsStr::new("create"), OsStr::new("--bundle"), b.path().as_os_str(), OsStr::new(&id)])
+        .cmd(&[
+            OsStr::new("create"),
+            OsStr::new("--bundle"),
+            b.path().as_os_str(),
+            OsStr::new(&id),
+        ])
         .stdout(Stdio::null())
         .status()
         .unwrap();
@@ -163,12 +184,21 @@ fn foreground_run_with_terminal_and_no_socket_proxies_the_pty() {
     let id = unique("console-run");
     let o = r.run(&b, &id);
     assert_eq!(o.code, 4, "{o:?}");
-    assert!(o.stdout.starts_with("/dev/pts/") || o.stdout.starts_with("/dev/console"), "{o:?}");
+    assert!(
+        o.stdout.starts_with("/dev/pts/") || o.stdout.starts_with("/dev/console"),
+        "{o:?}"
+    );
     assert!(o.stdout.contains("console 88"), "{o:?}");
     assert_nothing_left(&r, &b, &id);
     // Detached, the socket is still required.
     let id2 = unique("console-run-d");
-    let o = r.rampart(&[OsStr::new("run"), OsStr::new("-d"), OsStr::new("--bundle"), b.path().as_os_str(), OsStr::new(&id2)]);
+    let o = r.rampart(&[
+        OsStr::new("run"),
+        OsStr::new("-d"),
+        OsStr::new("--bundle"),
+        b.path().as_os_str(),
+        OsStr::new(&id2),
+    ]);
     o.fails();
     assert!(o.stderr.contains("console"), "{o:?}");
     assert_nothing_left(&r, &b, &id2);

@@ -10,7 +10,12 @@ use std::time::Duration;
 /// Creates and starts a container whose init sleeps; returns the init's host pid.
 fn start_sleeper(r: &Root, b: &Bundle, id: &str) -> i32 {
     let st = r
-        .cmd(&[OsStr::new("create"), OsStr::new("--bundle"), b.path().as_os_str(), OsStr::new(id)])
+        .cmd(&[
+            OsStr::new("create"),
+            OsStr::new("--bundle"),
+            b.path().as_os_str(),
+            OsStr::new(id),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .status()
@@ -32,7 +37,11 @@ fn exec(r: &Root, id: &str, args: &[&str]) -> Out {
 fn exec_detached(r: &Root, b: &Bundle, id: &str, name: &str, args: &[&str]) -> i32 {
     let pid_file = b.path().join(format!("{name}.pid"));
     let err_file = b.path().join(format!("{name}.err"));
-    let mut v: Vec<&OsStr> = vec![OsStr::new("exec"), OsStr::new("--detach"), OsStr::new("--pid-file")];
+    let mut v: Vec<&OsStr> = vec![
+        OsStr::new("exec"),
+        OsStr::new("--detach"),
+        OsStr::new("--pid-file"),
+    ];
     v.push(pid_file.as_os_str());
     v.push(OsStr::new(id));
     v.extend(args.iter().map(OsStr::new));
@@ -56,7 +65,11 @@ fn exec_detached(r: &Root, b: &Bundle, id: &str, name: &str, args: &[&str]) -> i
     };
     let err = std::fs::read_to_string(&err_file).unwrap_or_default();
     assert!(status.success(), "exec --detach failed: {err}");
-    std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap()
+    std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 fn sleeper() -> Bundle {
@@ -69,7 +82,11 @@ fn exec_prints_and_returns_the_exit_code() {
     let b = sleeper();
     let id = unique("exec-code");
     start_sleeper(&r, &b, &id);
-    let o = exec(&r, &id, &["sh", "-c", "echo out-line; echo err-line >&2; exit 7"]);
+    let o = exec(
+        &r,
+        &id,
+        &["sh", "-c", "echo out-line; echo err-line >&2; exit 7"],
+    );
     assert_eq!(o.code, 7, "{o:?}");
     assert_eq!(o.stdout.trim(), "out-line");
     assert!(o.stderr.contains("err-line"), "{o:?}");
@@ -101,7 +118,11 @@ fn exec_joins_every_namespace_and_the_cgroup_of_the_init() {
     for n in names {
         let want = std::fs::read_link(format!("/proc/{init}/ns/{n}")).unwrap();
         let line = format!("{n} {}", want.display());
-        assert!(o.stdout.lines().any(|l| l == line), "{n}: want {line:?} in {}", o.stdout);
+        assert!(
+            o.stdout.lines().any(|l| l == line),
+            "{n}: want {line:?} in {}",
+            o.stdout
+        );
     }
     // Inside its own pid namespace the init is 1, so the exec'd shell is not.
     let o = exec(&r, &id, &["sh", "-c", "echo $$; cat /proc/1/cmdline"]);
@@ -153,7 +174,11 @@ fn exec_gets_the_containers_confinement_and_no_inheritable_or_ambient_caps() {
     assert_eq!(o.stdout.trim(), "1024", "{o:?}");
 
     // --cap adds to bounding/effective/permitted only.
-    let o = exec(&r, &id, &["--cap", "CAP_SYS_ADMIN", "cat", "/proc/self/status"]);
+    let o = exec(
+        &r,
+        &id,
+        &["--cap", "CAP_SYS_ADMIN", "cat", "/proc/self/status"],
+    );
     o.ok();
     assert_eq!(status_field(&o.stdout, "CapEff"), "0000000020200420");
     assert_eq!(status_field(&o.stdout, "CapInh"), "0000000000000000");
@@ -191,7 +216,12 @@ fn exec_with_a_process_json() {
     assert!(lines[5].ends_with("0000000000000020"), "{o:?}");
     // A bad process file is an error, not a panic.
     write_file(&p, "{not json");
-    let o = r.rampart(&[OsStr::new("exec"), OsStr::new("--process"), p.as_os_str(), OsStr::new(&id)]);
+    let o = r.rampart(&[
+        OsStr::new("exec"),
+        OsStr::new("--process"),
+        p.as_os_str(),
+        OsStr::new(&id),
+    ]);
     o.fails();
     assert!(o.stderr.contains("process JSON"), "{o:?}");
 }
@@ -206,8 +236,20 @@ fn exec_env_user_and_cwd_flags() {
         &r,
         &id,
         &[
-            "-e", "FOO=bar", "--env", "TERM=dumb", "-u", "1000:1001", "-g", "7", "--cwd", "/tmp",
-            "--", "sh", "-c", "echo $FOO $TERM; id -u; id -g; id -G; pwd",
+            "-e",
+            "FOO=bar",
+            "--env",
+            "TERM=dumb",
+            "-u",
+            "1000:1001",
+            "-g",
+            "7",
+            "--cwd",
+            "/tmp",
+            "--",
+            "sh",
+            "-c",
+            "echo $FOO $TERM; id -u; id -g; id -G; pwd",
         ],
     );
     o.ok();
@@ -234,7 +276,13 @@ fn detached_exec_writes_the_host_pid() {
     assert_eq!(cmd, b"sleep\0777\0");
     // Its host pid is the first of NSpid; inside it has another one.
     let st = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let nspid: Vec<&str> = st.lines().find(|l| l.starts_with("NSpid:")).unwrap().split_whitespace().skip(1).collect();
+    let nspid: Vec<&str> = st
+        .lines()
+        .find(|l| l.starts_with("NSpid:"))
+        .unwrap()
+        .split_whitespace()
+        .skip(1)
+        .collect();
     assert_eq!(nspid.len(), 2, "{nspid:?}");
     assert_eq!(nspid[0], pid.to_string());
     r.rampart(&["delete", "--force", &id]).ok();
@@ -248,7 +296,12 @@ fn exec_is_refused_in_stopped_and_paused_containers() {
     let b = Bundle::new(&["true"]);
     let id = unique("exec-stopped");
     let st = r
-        .cmd(&[OsStr::new("create"), OsStr::new("--bundle"), b.path().as_os_str(), OsStr::new(&id)])
+        .cmd(&[
+            OsStr::new("create"),
+            OsStr::new("--bundle"),
+            b.path().as_os_str(),
+            OsStr::new(&id),
+        ])
         .stdout(Stdio::null())
         .status()
         .unwrap();
@@ -311,7 +364,15 @@ fn preserve_fds_and_listen_fds_reach_exec_and_run() {
     write_file(&data, "preserved-content\n");
 
     let f = std::fs::File::open(&data).unwrap();
-    let c = r.cmd(&["exec", "--preserve-fds", "1", &id, "sh", "-c", "cat <&3; test -e /proc/self/fd/4 && echo leaked-4 || echo no-fd-4"]);
+    let c = r.cmd(&[
+        "exec",
+        "--preserve-fds",
+        "1",
+        &id,
+        "sh",
+        "-c",
+        "cat <&3; test -e /proc/self/fd/4 && echo leaked-4 || echo no-fd-4",
+    ]);
     let o = run_with_timeout(with_fd3(c, &f), Duration::from_secs(60));
     o.ok();
     assert_eq!(o.stdout, "preserved-content\nno-fd-4\n", "{o:?}");
@@ -323,20 +384,40 @@ fn preserve_fds_and_listen_fds_reach_exec_and_run() {
 
     // LISTEN_FDS: passed on, LISTEN_PID names the process as the container sees it.
     let f = std::fs::File::open(&data).unwrap();
-    let mut c = r.cmd(&["exec", &id, "sh", "-c", "echo $LISTEN_FDS $LISTEN_PID $$; cat <&3"]);
+    let mut c = r.cmd(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "echo $LISTEN_FDS $LISTEN_PID $$; cat <&3",
+    ]);
     c.env("LISTEN_FDS", "1").env_remove("LISTEN_PID");
     let o = run_with_timeout(with_fd3(c, &f), Duration::from_secs(60));
     o.ok();
-    let first: Vec<&str> = o.stdout.lines().next().unwrap().split_whitespace().collect();
+    let first: Vec<&str> = o
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
     assert_eq!(first[0], "1");
-    assert_eq!(first[1], first[2], "LISTEN_PID is not the process's pid: {o:?}");
+    assert_eq!(
+        first[1], first[2],
+        "LISTEN_PID is not the process's pid: {o:?}"
+    );
     assert!(o.stdout.contains("preserved-content"), "{o:?}");
 
     // run: the init gets them too (pid 1 in its own pid namespace).
     let b2 = Bundle::new(&["sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; cat <&3"]);
     let id2 = unique("run-fds");
     let f = std::fs::File::open(&data).unwrap();
-    let mut c = r.cmd(&[OsStr::new("run"), OsStr::new("--bundle"), b2.path().as_os_str(), OsStr::new(&id2)]);
+    let mut c = r.cmd(&[
+        OsStr::new("run"),
+        OsStr::new("--bundle"),
+        b2.path().as_os_str(),
+        OsStr::new(&id2),
+    ]);
     c.env("LISTEN_FDS", "1");
     let o = run_with_timeout(with_fd3(c, &f), Duration::from_secs(60));
     o.ok();
@@ -344,7 +425,14 @@ fn preserve_fds_and_listen_fds_reach_exec_and_run() {
     let id3 = unique("run-preserve");
     let b3 = Bundle::new(&["sh", "-c", "cat <&3"]);
     let f = std::fs::File::open(&data).unwrap();
-    let c = r.cmd(&[OsStr::new("run"), OsStr::new("--preserve-fds"), OsStr::new("1"), OsStr::new("--bundle"), b3.path().as_os_str(), OsStr::new(&id3)]);
+    let c = r.cmd(&[
+        OsStr::new("run"),
+        OsStr::new("--preserve-fds"),
+        OsStr::new("1"),
+        OsStr::new("--bundle"),
+        b3.path().as_os_str(),
+        OsStr::new(&id3),
+    ]);
     let o = run_with_timeout(with_fd3(c, &f), Duration::from_secs(60));
     o.ok();
     assert_eq!(o.stdout, "preserved-content\n", "{o:?}");

@@ -18,7 +18,14 @@ fn features_prints_the_runtime_spec_document() {
             .collect()
     };
     let hooks = strings(&v["hooks"]);
-    for h in ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"] {
+    for h in [
+        "prestart",
+        "createRuntime",
+        "createContainer",
+        "startContainer",
+        "poststart",
+        "poststop",
+    ] {
         assert!(hooks.contains(&h.to_string()), "{h}");
     }
     let mo = strings(&v["mountOptions"]);
@@ -27,11 +34,16 @@ fn features_prints_the_runtime_spec_document() {
     }
     let linux = &v["linux"];
     let ns = strings(&linux["namespaces"]);
-    for n in ["cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time"] {
+    for n in [
+        "cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time",
+    ] {
         assert!(ns.contains(&n.to_string()), "{n}");
     }
     let caps = strings(&linux["capabilities"]);
-    assert!(caps.contains(&"CAP_SYS_ADMIN".to_string()) && caps.len() >= 41, "{caps:?}");
+    assert!(
+        caps.contains(&"CAP_SYS_ADMIN".to_string()) && caps.len() >= 41,
+        "{caps:?}"
+    );
     for k in ["v1", "v2", "systemd", "systemdUser", "rdma"] {
         assert!(linux["cgroup"][k].is_boolean(), "cgroup.{k}");
     }
@@ -60,13 +72,29 @@ fn checkpoint_and_restore_fail_clearly_and_say_so_in_help() {
         assert!(h.stdout.contains(flag), "{flag}");
     }
     // The flags containerd and podman pass are accepted; the command still fails.
-    let o = r.rampart(&["checkpoint", "--image-path", "/tmp/x", "--work-path", "/tmp/y", "--leave-running", "some-id"]);
+    let o = r.rampart(&[
+        "checkpoint",
+        "--image-path",
+        "/tmp/x",
+        "--work-path",
+        "/tmp/y",
+        "--leave-running",
+        "some-id",
+    ]);
     assert_ne!(o.code, 0);
     assert!(o.stderr.contains("not supported"), "{o:?}");
     let h = r.rampart(&["restore", "--help"]);
     h.fails();
     assert!(h.stdout.contains("NOT SUPPORTED"), "{h:?}");
-    let o = r.rampart(&["restore", "--image-path", "/tmp/x", "--bundle", "/tmp", "-d", "some-id"]);
+    let o = r.rampart(&[
+        "restore",
+        "--image-path",
+        "/tmp/x",
+        "--bundle",
+        "/tmp",
+        "-d",
+        "some-id",
+    ]);
     assert_ne!(o.code, 0);
     assert!(o.stderr.contains("not supported"), "{o:?}");
 }

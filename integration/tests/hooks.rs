@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 /// A host shell script that appends "<name> <stdin>" as one line to `log`.
 fn logging_hook(dir: &Path, log: &Path) -> PathBuf {
     let p = dir.join("hook.sh");
-    fs::write(&p, format!("#!/bin/sh\ns=$(cat)\necho \"$1 $s\" >> {}\n", log.display())).unwrap();
+    fs::write(
+        &p,
+        format!("#!/bin/sh\ns=$(cat)\necho \"$1 $s\" >> {}\n", log.display()),
+    )
+    .unwrap();
     fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
     p
 }
@@ -57,12 +61,21 @@ fn all_hooks_run_in_order_with_state_on_stdin() {
     r.create(&b, &id);
     let pid = r.state(&id)["pid"].as_i64().unwrap();
     let names = |v: &[(String, Value)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&read_log(&log)), ["prestart", "createRuntime", "createContainer"]);
+    assert_eq!(
+        names(&read_log(&log)),
+        ["prestart", "createRuntime", "createContainer"]
+    );
     r.rampart(&["start", &id]).ok();
     // poststart runs before `start` returns; startContainer ran before the workload's exec.
     assert_eq!(
         names(&read_log(&log)),
-        ["prestart", "createRuntime", "createContainer", "startContainer", "poststart"]
+        [
+            "prestart",
+            "createRuntime",
+            "createContainer",
+            "startContainer",
+            "poststart"
+        ]
     );
     assert!(wait_for_path(&out.join("workload"), 10));
     r.rampart(&["kill", &id, "KILL"]).ok();
@@ -151,7 +164,10 @@ fn failing_create_runtime_hook_fails_create_and_leaves_nothing() {
     assert_eq!(names, ["first"], "hooks after the failing one must not run");
     assert!(r.ids().is_empty());
     assert_nothing_left(&r, &b, &id);
-    assert!(processes_containing(&id).is_empty(), "init of {id} left running");
+    assert!(
+        processes_containing(&id).is_empty(),
+        "init of {id} left running"
+    );
 }
 
 #[test]
@@ -172,8 +188,14 @@ fn hook_timeout_kills_the_hook_and_fails_create() {
     ]);
     o.fails();
     assert!(o.stderr.contains("timeout"), "{o:?}");
-    assert!(processes_containing("sleep 31337").is_empty(), "the timed-out hook still runs");
-    assert!(processes_containing(&id).is_empty(), "init of {id} left running");
+    assert!(
+        processes_containing("sleep 31337").is_empty(),
+        "the timed-out hook still runs"
+    );
+    assert!(
+        processes_containing(&id).is_empty(),
+        "init of {id} left running"
+    );
     assert_nothing_left(&r, &b, &id);
 }
 

@@ -39,24 +39,43 @@ fn create_start_state_delete() {
     let st = r.state(&id);
     assert_eq!(st["status"], "created");
     assert_eq!(st["id"], id.as_str());
-    assert_eq!(st["bundle"], b.path().canonicalize().unwrap().to_str().unwrap());
+    assert_eq!(
+        st["bundle"],
+        b.path().canonicalize().unwrap().to_str().unwrap()
+    );
     assert_eq!(st["annotations"]["org.example.key"], "value-1");
-    assert!(st["ociVersion"].as_str().is_some_and(|v| v.starts_with("1.")), "{st}");
+    assert!(
+        st["ociVersion"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("1.")),
+        "{st}"
+    );
     let pid = st["pid"].as_i64().unwrap() as i32;
     assert!(pid > 0 && pid_alive(pid), "{st}");
-    let written: i32 = fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    let written: i32 = fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert_eq!(written, pid, "--pid-file holds the init's host pid");
 
     // Created: the workload has not been executed yet; the init is still the runtime's clone,
     // sleeping (not spinning) on the exec fifo.
     assert!(!out.join("marker").exists(), "workload ran before start");
-    assert!(cmdline(pid).contains("rampart"), "init already exec'd: {}", cmdline(pid));
+    assert!(
+        cmdline(pid).contains("rampart"),
+        "init already exec'd: {}",
+        cmdline(pid)
+    );
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let s = stat.rsplit(')').next().unwrap().trim_start();
     assert!(s.starts_with('S'), "created init is not sleeping: {stat}");
 
     r.rampart(&["start", &id]).ok();
-    assert!(wait_for_path(&out.join("marker"), 10), "workload did not run after start");
+    assert!(
+        wait_for_path(&out.join("marker"), 10),
+        "workload did not run after start"
+    );
     assert_eq!(r.status(&id), "running");
     assert!(cmdline(pid).starts_with("sleep 1000"), "{}", cmdline(pid));
     // start of a running container is refused.
@@ -139,13 +158,20 @@ fn kill_default_by_name_and_by_number() {
     let r = Root::new();
     let (b, out, id, pid) = start_trapper(&r);
     r.rampart(&["kill", &id]).ok();
-    assert_eq!(wait_sigs(&out, "TERM\n"), "TERM\n", "default signal is TERM");
+    assert_eq!(
+        wait_sigs(&out, "TERM\n"),
+        "TERM\n",
+        "default signal is TERM"
+    );
     r.rampart(&["kill", &id, "USR1"]).ok();
     assert_eq!(wait_sigs(&out, "TERM\nUSR1\n"), "TERM\nUSR1\n");
     r.rampart(&["kill", &id, "SIGHUP"]).ok();
     assert_eq!(wait_sigs(&out, "TERM\nUSR1\nHUP\n"), "TERM\nUSR1\nHUP\n");
     r.rampart(&["kill", &id, "10"]).ok(); // SIGUSR1 on x86-64
-    assert_eq!(wait_sigs(&out, "TERM\nUSR1\nHUP\nUSR1\n"), "TERM\nUSR1\nHUP\nUSR1\n");
+    assert_eq!(
+        wait_sigs(&out, "TERM\nUSR1\nHUP\nUSR1\n"),
+        "TERM\nUSR1\nHUP\nUSR1\n"
+    );
     let o = r.rampart(&["kill", &id, "NOSUCHSIG"]);
     o.fails();
     assert!(pid_alive(pid));
@@ -177,7 +203,9 @@ fn kill_all_reaches_every_process() {
             fs::read_to_string(format!("/proc/{p}/status"))
                 .unwrap_or_default()
                 .lines()
-                .any(|l| l.starts_with("PPid:") && l.split_whitespace().nth(1) == Some(&pid.to_string()))
+                .any(|l| {
+                    l.starts_with("PPid:") && l.split_whitespace().nth(1) == Some(&pid.to_string())
+                })
         })
         .collect();
     assert_eq!(ours.len(), 2, "two sleeping children of the init");
@@ -256,8 +284,16 @@ fn run_exit_code_when_killed_from_outside() {
         .spawn()
         .unwrap();
     assert!(wait_for_path(&out.join("ready"), 10));
-    let pid: i32 = fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
-    assert_eq!(r.state(&id)["pid"], pid, "run --pid-file holds the init's pid");
+    let pid: i32 = fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        r.state(&id)["pid"],
+        pid,
+        "run --pid-file holds the init's pid"
+    );
     // SAFETY-free test code: SIGKILL to the container's init, whose pid we just read.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     let o = child.wait_with_output().unwrap();
@@ -278,7 +314,12 @@ fn run_forwards_signals() {
         let out = b.bind_dir("/out", false);
         let id = unique("fwd");
         let child = r
-            .cmd(&[OsStr::new("run"), OsStr::new("--bundle"), b.path().as_os_str(), OsStr::new(&id)])
+            .cmd(&[
+                OsStr::new("run"),
+                OsStr::new("--bundle"),
+                b.path().as_os_str(),
+                OsStr::new(&id),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -321,7 +362,10 @@ fn run_detached_then_list() {
     for e in arr {
         assert_eq!(e["status"], "running");
         assert!(e["pid"].as_i64().unwrap() > 0);
-        assert_eq!(e["bundle"], b.path().canonicalize().unwrap().to_str().unwrap());
+        assert_eq!(
+            e["bundle"],
+            b.path().canonicalize().unwrap().to_str().unwrap()
+        );
     }
 
     // The table: a header, one row per container, every column starting at the same offset in
@@ -342,7 +386,11 @@ fn run_detached_then_list() {
         assert_eq!(fields[5], "root", "owner of the state dir");
         for (i, f) in fields.iter().enumerate() {
             // Each field starts at its header's column, with at least 3 spaces before the next.
-            assert_eq!(line[starts[i]..].split_whitespace().next(), Some(*f), "{line:?} col {i}");
+            assert_eq!(
+                line[starts[i]..].split_whitespace().next(),
+                Some(*f),
+                "{line:?} col {i}"
+            );
             if i > 0 {
                 assert_eq!(&line[starts[i] - 3..starts[i]], "   ", "{line:?} col {i}");
             }
@@ -367,6 +415,9 @@ fn version_names_version_spec_and_commit() {
     let s = o.stdout;
     assert!(s.contains(env!("CARGO_PKG_VERSION")), "{s}");
     assert!(s.lines().any(|l| l.starts_with("spec: 1.")), "{s}");
-    let commit = s.lines().find_map(|l| l.strip_prefix("commit: ")).unwrap_or("");
+    let commit = s
+        .lines()
+        .find_map(|l| l.strip_prefix("commit: "))
+        .unwrap_or("");
     assert!(!commit.trim().is_empty(), "{s}");
 }

@@ -120,7 +120,11 @@ fn build_sc(b: &Bundle) {
         .arg(&src)
         .output()
         .expect("run gcc");
-    assert!(out.status.success(), "gcc: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "gcc: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A bundle running `args` with `sc` in /bin and `profile` as linux.seccomp (None: no filter).
@@ -194,7 +198,10 @@ fn rampart_spec_writes_the_default_profile_and_it_is_loaded() {
     let p = default_profile();
     assert_eq!(p["defaultAction"], "SCMP_ACT_ERRNO");
     assert!(p["syscalls"].as_array().unwrap().len() > 5);
-    let b = sh("grep -E '^(Seccomp|Seccomp_filters|NoNewPrivs):' /proc/self/status", Some(p));
+    let b = sh(
+        "grep -E '^(Seccomp|Seccomp_filters|NoNewPrivs):' /proc/self/status",
+        Some(p),
+    );
     let o = run(&b);
     o.ok();
     assert_eq!(status_field(&o, "Seccomp"), "2");
@@ -207,7 +214,10 @@ fn default_action_and_default_errno_ret() {
     let unlisted = UNLISTED.to_string();
     let args = ["/bin/sc", unlisted.as_str()];
     // The default profile: ERRNO with defaultErrnoRet 1 (EPERM).
-    assert_eq!(one_call(&run(&bundle(&args, Some(default_profile())))), (-1, EPERM));
+    assert_eq!(
+        one_call(&run(&bundle(&args, Some(default_profile())))),
+        (-1, EPERM)
+    );
     // Another defaultErrnoRet.
     let mut p = default_profile();
     p["defaultErrnoRet"] = json!(77);
@@ -245,7 +255,10 @@ fn errno_ret_values_per_rule() {
     o.ok();
     // getpriority with errnoRet 0 "succeeds" with 0 without running; sched_getscheduler (145)
     // is not listed and runs (SCHED_OTHER = 0).
-    assert_eq!(calls(&o), vec![(-1, 13), (-1, EPERM), (-1, 4095), (0, 0), (0, 0)]);
+    assert_eq!(
+        calls(&o),
+        vec![(-1, 13), (-1, EPERM), (-1, 4095), (0, 0), (0, 0)]
+    );
 }
 
 /// Runs `sc [mode] PROBE 1` under a profile whose only rule gives the probe `action`.
@@ -348,7 +361,14 @@ fn every_operator_with_64_bit_values() {
         let script: String = values
             .iter()
             .map(|a| {
-                let mut six = ["1".to_string(), "0".into(), "0".into(), "0".into(), "0".into(), "0".into()];
+                let mut six = [
+                    "1".to_string(),
+                    "0".into(),
+                    "0".into(),
+                    "0".into(),
+                    "0".into(),
+                    "0".into(),
+                ];
                 six[index as usize] = format!("{a:#x}");
                 format!("sc {PROBE} {}\n", six.join(" "))
             })
@@ -359,7 +379,11 @@ fn every_operator_with_64_bit_values() {
         assert_eq!(got.len(), values.len(), "{op}: {o:#?}");
         for (a, (_, errno)) in values.iter().zip(got) {
             let want = holds(op, *a, value, value_two);
-            assert_eq!(errno == 101, want, "{op} index {index}: arg {a:#x} vs {value:#x}/{value_two:#x}");
+            assert_eq!(
+                errno == 101,
+                want,
+                "{op} index {index}: arg {a:#x} vs {value:#x}/{value_two:#x}"
+            );
         }
     }
 }
@@ -377,7 +401,13 @@ fn x32_syscalls_cannot_slip_past_deny_rules() {
     // and kills the process (it would otherwise miss every x86_64 rule).
     let native = NR_UNSHARE.to_string();
     let p = deny_unshare(json!(["SCMP_ARCH_X86_64"]));
-    assert_eq!(one_call(&run(&bundle(&["/bin/sc", &native, &newuts], Some(p.clone())))), (-1, EPERM));
+    assert_eq!(
+        one_call(&run(&bundle(
+            &["/bin/sc", &native, &newuts],
+            Some(p.clone())
+        ))),
+        (-1, EPERM)
+    );
     let o = run(&bundle(&["/bin/sc", &x32_unshare, &newuts], Some(p)));
     assert_eq!(o.code, SIGSYS_EXIT, "{o:#?}");
 
@@ -385,7 +415,10 @@ fn x32_syscalls_cannot_slip_past_deny_rules() {
     // reach a kernel that may lack x32: then ENOSYS).
     let p = deny_unshare(json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X32"]));
     let x32_getpid = format!("{:#x}", X32_BIT | 39);
-    let o = run(&sh(&format!("sc {x32_unshare} {newuts}; sc {x32_getpid}"), Some(p)));
+    let o = run(&sh(
+        &format!("sc {x32_unshare} {newuts}; sc {x32_getpid}"),
+        Some(p),
+    ));
     o.ok();
     let c = calls(&o);
     assert_eq!(c[0], (-1, EPERM), "{o:#?}");
@@ -393,7 +426,10 @@ fn x32_syscalls_cannot_slip_past_deny_rules() {
 
     // The default profile lists x32: its deny-by-default applies to x32 numbers.
     let x32_keyctl = format!("{:#x}", X32_BIT | NR_KEYCTL);
-    let o = run(&sh(&format!("sc {x32_unshare} {newuts}; sc {x32_keyctl} 0"), Some(default_profile())));
+    let o = run(&sh(
+        &format!("sc {x32_unshare} {newuts}; sc {x32_keyctl} 0"),
+        Some(default_profile()),
+    ));
     o.ok();
     assert_eq!(calls(&o), vec![(-1, EPERM), (-1, EPERM)]);
 }
@@ -401,8 +437,12 @@ fn x32_syscalls_cannot_slip_past_deny_rules() {
 /// Whether this kernel runs int 0x80 (IA32 emulation) for 64-bit processes.
 fn ia32_available() -> bool {
     let b = bundle(&["/bin/sc", "-i", "20"], None);
-    let o = Command::new(b.rootfs().join("bin/sc")).args(["-i", "20"]).output().unwrap();
-    String::from_utf8_lossy(&o.stdout).starts_with("ret=") && !String::from_utf8_lossy(&o.stdout).contains("errno=38")
+    let o = Command::new(b.rootfs().join("bin/sc"))
+        .args(["-i", "20"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).starts_with("ret=")
+        && !String::from_utf8_lossy(&o.stdout).contains("errno=38")
 }
 
 #[test]
@@ -413,7 +453,10 @@ fn i386_entries_follow_the_config() {
     }
     let getpid = I386_GETPID.to_string();
     // Listed (the default profile lists SCMP_ARCH_X86): i386 numbers get i386 rules.
-    let o = run(&sh(&format!("sc -i {getpid}; sc -i {I386_UNSHARE} {CLONE_NEWUTS:#x}"), Some(default_profile())));
+    let o = run(&sh(
+        &format!("sc -i {getpid}; sc -i {I386_UNSHARE} {CLONE_NEWUTS:#x}"),
+        Some(default_profile()),
+    ));
     o.ok();
     let c = calls(&o);
     assert!(c[0].0 > 0, "{o:#?}");
@@ -452,10 +495,20 @@ fn with_no_new_privileges_the_filter_is_loaded_right_before_exec() {
     // read(2) denied: the init still reads exec.fifo to wait for start, so this only works
     // because the filter comes after that; the workload then cannot read.
     let p = allow_but(json!([{"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5}]));
-    let o = run(&sh("echo before; head -n 1 /etc/passwd; echo head=$?", Some(p)));
+    let o = run(&sh(
+        "echo before; head -n 1 /etc/passwd; echo head=$?",
+        Some(p),
+    ));
     o.ok();
-    assert_eq!(o.stdout.lines().collect::<Vec<_>>(), ["before", "head=1"], "{o:#?}");
-    assert!(o.stderr.contains("I/O error") || o.stderr.contains("Input/output error"), "{o:#?}");
+    assert_eq!(
+        o.stdout.lines().collect::<Vec<_>>(),
+        ["before", "head=1"],
+        "{o:#?}"
+    );
+    assert!(
+        o.stderr.contains("I/O error") || o.stderr.contains("Input/output error"),
+        "{o:#?}"
+    );
 }
 
 /// The agent side of NOTIFY: what it received and the notification it answered.
@@ -468,7 +521,11 @@ struct Agent {
 
 /// poll(2) one fd for `events`, up to 60 s (a guard against hanging, not a measurement).
 fn wait_fd(fd: RawFd, events: i16) -> bool {
-    let mut p = libc::pollfd { fd, events, revents: 0 };
+    let mut p = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
     // SAFETY: one valid pollfd.
     unsafe { libc::poll(&mut p, 1, 60_000) == 1 }
 }
@@ -476,14 +533,20 @@ fn wait_fd(fd: RawFd, events: i16) -> bool {
 /// Accepts the runtime's connection, reads the state JSON and the fd, answers one notification
 /// with `val`.
 fn serve_one(listener: UnixListener, val: i64) -> Agent {
-    assert!(wait_fd(listener.as_raw_fd(), libc::POLLIN), "runtime never connected");
+    assert!(
+        wait_fd(listener.as_raw_fd(), libc::POLLIN),
+        "runtime never connected"
+    );
     let (conn, _) = listener.accept().expect("accept");
     let mut json = Vec::new();
     let mut seccomp_fd = None;
     loop {
         let mut buf = [0u8; 4096];
         let mut cbuf = [0u64; 8];
-        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
         // SAFETY: all-zero msghdr is valid; pointers below point at live buffers.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
         msg.msg_iov = &mut iov;
@@ -512,17 +575,30 @@ fn serve_one(listener: UnixListener, val: i64) -> Agent {
     let state: Value = serde_json::from_slice(&json).expect("state json");
     let fd = seccomp_fd.expect("listener fd with the state");
 
-    assert!(wait_fd(fd.as_raw_fd(), libc::POLLIN), "no notification came");
+    assert!(
+        wait_fd(fd.as_raw_fd(), libc::POLLIN),
+        "no notification came"
+    );
     // SAFETY: zeroed seccomp_notif is what NOTIF_RECV requires.
     let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
     // SAFETY: a seccomp listener fd and a writable seccomp_notif.
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_RECV, &mut req) };
     assert_eq!(r, 0, "NOTIF_RECV: {}", std::io::Error::last_os_error());
-    let resp = libc::seccomp_notif_resp { id: req.id, val, error: 0, flags: 0 };
+    let resp = libc::seccomp_notif_resp {
+        id: req.id,
+        val,
+        error: 0,
+        flags: 0,
+    };
     // SAFETY: answering the request just received.
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &resp) };
     assert_eq!(r, 0, "NOTIF_SEND: {}", std::io::Error::last_os_error());
-    Agent { state, nr: req.data.nr, pid: req.pid, arg0: req.data.args[0] }
+    Agent {
+        state,
+        nr: req.data.nr,
+        pid: req.pid,
+        arg0: req.data.args[0],
+    }
 }
 
 fn notify_round_trip(no_new_privileges: bool) {
@@ -581,7 +657,12 @@ fn notify_agent_not_listening_fails_create() {
     let b = bundle(&["/bin/sc", "146", "1"], Some(p));
     let r = Root::new();
     let id = unique("noagent");
-    let o = r.rampart(&[OsStr::new("create"), OsStr::new("--bundle"), b.path().as_os_str(), OsStr::new(&id)]);
+    let o = r.rampart(&[
+        OsStr::new("create"),
+        OsStr::new("--bundle"),
+        b.path().as_os_str(),
+        OsStr::new(&id),
+    ]);
     o.fails();
     assert!(o.stderr.contains("nobody.sock"), "{o:#?}");
     assert_nothing_left(&r, &b, &id);
@@ -594,11 +675,18 @@ fn filter_flags_are_applied() {
         json!(["SECCOMP_FILTER_FLAG_LOG"]),
         json!(["SECCOMP_FILTER_FLAG_SPEC_ALLOW"]),
         json!(["SECCOMP_FILTER_FLAG_TSYNC"]),
-        json!(["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC"]),
+        json!([
+            "SECCOMP_FILTER_FLAG_LOG",
+            "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+            "SECCOMP_FILTER_FLAG_TSYNC"
+        ]),
     ] {
         let mut p = p.clone();
         p["flags"] = flags.clone();
-        let o = run(&sh(&format!("grep '^Seccomp:' /proc/self/status; sc {PROBE} 1"), Some(p)));
+        let o = run(&sh(
+            &format!("grep '^Seccomp:' /proc/self/status; sc {PROBE} 1"),
+            Some(p),
+        ));
         o.ok();
         assert_eq!(status_field(&o, "Seccomp"), "2", "{flags}");
         assert_eq!(calls(&o), vec![(-1, EPERM)], "{flags}");
@@ -628,17 +716,25 @@ fn filter_flags_are_applied() {
             let new: Vec<&str> = now.lines().filter(|l| !old.contains(l)).collect();
             let ours = |comm: &str| {
                 new.iter().any(|l| {
-                    l.contains(comm) && l.contains(&format!(" syscall={PROBE} ")) && l.ends_with("code=0x50000")
+                    l.contains(comm)
+                        && l.contains(&format!(" syscall={PROBE} "))
+                        && l.ends_with("code=0x50000")
                 })
             };
             if ours(&wanted) {
-                assert!(!ours(&unlogged), "ERRNO logged without SECCOMP_FILTER_FLAG_LOG");
+                assert!(
+                    !ours(&unlogged),
+                    "ERRNO logged without SECCOMP_FILTER_FLAG_LOG"
+                );
                 found = true;
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        assert!(found, "no kernel log line for ERRNO with SECCOMP_FILTER_FLAG_LOG ({wanted})");
+        assert!(
+            found,
+            "no kernel log line for ERRNO with SECCOMP_FILTER_FLAG_LOG ({wanted})"
+        );
     }
 
     // A flag the runtime spec does not define is a config error.
@@ -655,20 +751,37 @@ fn filter_flags_are_applied() {
 /// The kernel log (dmesg), or None where it cannot be read.
 fn kernel_log() -> Option<String> {
     let o = Command::new("dmesg").output().ok()?;
-    o.status.success().then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
 #[test]
 fn config_errors_are_clear_and_leave_nothing() {
     let cases: Vec<(Value, &str)> = vec![
         (json!({"defaultAction": "SCMP_ACT_BOGUS"}), "SCMP_ACT_BOGUS"),
-        (allow_but(json!([{"names": ["getpid"], "action": "SCMP_ACT_ERRNO",
-            "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_BOGUS"}]}])), "SCMP_CMP_BOGUS"),
-        (json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_BOGUS"]}), "SCMP_ARCH_BOGUS"),
-        (allow_but(json!([{"names": ["getpid"], "action": "SCMP_ACT_ALLOW", "errnoRet": 3}])), "errnoRet"),
-        (allow_but(json!([{"names": ["getpid"], "action": "SCMP_ACT_NOTIFY"}])), "listenerPath"),
-        (allow_but(json!([{"names": ["getpid"], "action": "SCMP_ACT_ERRNO",
-            "args": [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]}])), "index"),
+        (
+            allow_but(json!([{"names": ["getpid"], "action": "SCMP_ACT_ERRNO",
+            "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_BOGUS"}]}])),
+            "SCMP_CMP_BOGUS",
+        ),
+        (
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_BOGUS"]}),
+            "SCMP_ARCH_BOGUS",
+        ),
+        (
+            allow_but(json!([{"names": ["getpid"], "action": "SCMP_ACT_ALLOW", "errnoRet": 3}])),
+            "errnoRet",
+        ),
+        (
+            allow_but(json!([{"names": ["getpid"], "action": "SCMP_ACT_NOTIFY"}])),
+            "listenerPath",
+        ),
+        (
+            allow_but(json!([{"names": ["getpid"], "action": "SCMP_ACT_ERRNO",
+            "args": [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]}])),
+            "index",
+        ),
     ];
     for (p, needle) in cases {
         let b = sh("true", Some(p.clone()));
@@ -683,23 +796,35 @@ fn config_errors_are_clear_and_leave_nothing() {
 
 #[test]
 fn unknown_syscall_names_are_skipped_and_logged() {
-    let p = allow_but(json!([{"names": ["no_such_syscall_xyz", "sched_get_priority_max"],
-                              "action": "SCMP_ACT_ERRNO", "errnoRet": 9}]));
+    let p = allow_but(
+        json!([{"names": ["no_such_syscall_xyz", "sched_get_priority_max"],
+                              "action": "SCMP_ACT_ERRNO", "errnoRet": 9}]),
+    );
     let b = bundle(&["/bin/sc", &PROBE.to_string(), "1"], Some(p));
     let r = Root::new();
     let id = unique("unknown");
     let log = b.path().join("rampart.log");
     let o = r.rampart(&[
         OsStr::new("--debug"),
-        OsStr::new("--log"), log.as_os_str(), OsStr::new("--log-format"), OsStr::new("json"),
-        OsStr::new("run"), OsStr::new("--bundle"), b.path().as_os_str(), OsStr::new(&id),
+        OsStr::new("--log"),
+        log.as_os_str(),
+        OsStr::new("--log-format"),
+        OsStr::new("json"),
+        OsStr::new("run"),
+        OsStr::new("--bundle"),
+        b.path().as_os_str(),
+        OsStr::new(&id),
     ]);
     assert_eq!(one_call(&o), (-1, 9));
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     let warned = text.lines().any(|l| {
         serde_json::from_str::<Value>(l).is_ok_and(|v| {
             // runc logs these at debug level; a warning would do too.
-            (v["level"] == "debug" || v["level"] == "warning") && v["msg"].as_str().unwrap_or("").contains("no_such_syscall_xyz")
+            (v["level"] == "debug" || v["level"] == "warning")
+                && v["msg"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("no_such_syscall_xyz")
         })
     });
     assert!(warned, "log: {text}");
@@ -735,7 +860,11 @@ fn default_profile_runs_ordinary_tools() {
     grant(&mut b, &["CAP_NET_ADMIN"]);
     let o = run(&b);
     o.ok();
-    assert_eq!(o.stdout.lines().collect::<Vec<_>>(), ["served-under-seccomp", "done"], "{o:#?}");
+    assert_eq!(
+        o.stdout.lines().collect::<Vec<_>>(),
+        ["served-under-seccomp", "done"],
+        "{o:#?}"
+    );
 }
 
 /// Escape-relevant operations, each printing one "name=result" line: a user namespace, a mount,
@@ -759,7 +888,10 @@ fn escapes(profile: Option<Value>) -> Vec<(String, String)> {
     o.ok();
     o.stdout
         .lines()
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .filter_map(|l| {
+            l.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
         .collect()
 }
 
@@ -768,20 +900,34 @@ fn default_profile_denies_namespace_mount_keyring_and_ptrace() {
     // Without a filter (same capabilities) every operation works: the denials below are seccomp's.
     let open = escapes(None);
     let get = |v: &[(String, String)], k: &str| {
-        v.iter().find(|(n, _)| n == k).map(|(_, r)| r.clone()).unwrap_or_else(|| panic!("no {k} in {v:?}"))
+        v.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| panic!("no {k} in {v:?}"))
     };
     for k in ["unshare", "mount"] {
         assert_eq!(get(&open, k), "0", "{k} without seccomp: {open:?}");
     }
     for k in ["keyctl", "ptrace", "userns_clone"] {
-        assert!(get(&open, k).ends_with("errno=0"), "{k} without seccomp: {open:?}");
+        assert!(
+            get(&open, k).ends_with("errno=0"),
+            "{k} without seccomp: {open:?}"
+        );
     }
 
     let denied = escapes(Some(default_profile()));
     for k in ["unshare", "mount"] {
-        assert_ne!(get(&denied, k), "0", "{k} under the default profile: {denied:?}");
+        assert_ne!(
+            get(&denied, k),
+            "0",
+            "{k} under the default profile: {denied:?}"
+        );
     }
     for k in ["keyctl", "ptrace", "userns_clone"] {
-        assert_eq!(get(&denied, k), "ret=-1 errno=1", "{k} under the default profile: {denied:?}");
+        assert_eq!(
+            get(&denied, k),
+            "ret=-1 errno=1",
+            "{k} under the default profile: {denied:?}"
+        );
     }
 }

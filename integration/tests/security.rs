@@ -124,23 +124,46 @@ echo finished > /shared/finished
     });
     let idb = unique("sec5736b");
     let mut c = std::process::Command::new(&victim);
-    c.arg("--root").arg(r.path()).arg("create").arg("--bundle").arg(b.path()).arg(&idb);
+    c.arg("--root")
+        .arg(r.path())
+        .arg("create")
+        .arg("--bundle")
+        .arg(b.path())
+        .arg(&idb);
     c.stdin(std::process::Stdio::null());
     run_with_timeout(c, GUARD).ok();
 
     fs::write(shared.join("go"), "").unwrap();
-    assert!(wait_file(&shared.join("scanned"), 30), "hostile container never scanned");
+    assert!(
+        wait_file(&shared.join("scanned"), 30),
+        "hostile container never scanned"
+    );
     r.rampart(&["delete", "--force", &idb]).ok();
     fs::write(shared.join("killed"), "").unwrap();
-    assert!(wait_file(&shared.join("finished"), 30), "hostile container never finished");
+    assert!(
+        wait_file(&shared.join("finished"), 30),
+        "hostile container never finished"
+    );
     let log = fs::read_to_string(shared.join("log")).unwrap_or_default();
     r.rampart(&["delete", "--force", &ida]).ok();
 
     // Non-vacuous: the attacker did see the runtime's process.
-    assert!(log.contains("found"), "the hostile process never saw the runtime: {log}");
-    assert!(!log.contains("opened"), "container opened the runtime's exe: {log}");
-    assert!(fs::read(&victim).unwrap() == victim_before, "runtime binary copy was modified");
-    assert!(fs::read(rampart_bin()).unwrap() == real_before, "rampart binary was modified");
+    assert!(
+        log.contains("found"),
+        "the hostile process never saw the runtime: {log}"
+    );
+    assert!(
+        !log.contains("opened"),
+        "container opened the runtime's exe: {log}"
+    );
+    assert!(
+        fs::read(&victim).unwrap() == victim_before,
+        "runtime binary copy was modified"
+    );
+    assert!(
+        fs::read(rampart_bin()).unwrap() == real_before,
+        "rampart binary was modified"
+    );
     assert_nothing_left(&r, &a, &ida);
     assert_nothing_left(&r, &b, &idb);
 }
@@ -164,8 +187,14 @@ fn cve_2024_21626_cwd_through_a_leaked_host_fd_is_refused() {
         let id = unique("sec21626");
         let o = run_with_leaked_fd(&r, &run_args(&b, &id), dir.as_raw_fd(), 7);
         assert_ne!(o.code, 0, "cwd /proc/self/fd/{n} was accepted: {o:#?}");
-        assert!(!o.stdout.contains(&secret), "workload read the host file: {o:#?}");
-        assert_eq!(fs::read_to_string(host.path().join("victim")).unwrap(), secret);
+        assert!(
+            !o.stdout.contains(&secret),
+            "workload read the host file: {o:#?}"
+        );
+        assert_eq!(
+            fs::read_to_string(host.path().join("victim")).unwrap(),
+            secret
+        );
         assert_nothing_left(&r, &b, &id);
     }
 }
@@ -198,8 +227,14 @@ done
     o.ok();
     // Non-vacuous: the scan saw the workload's own stdio.
     assert!(o.stdout.contains("fd 1\n"), "scan did not run: {o:#?}");
-    assert!(!o.stdout.contains(&secret), "workload read the host file through a fd: {o:#?}");
-    assert_eq!(fs::read_to_string(host.path().join("victim")).unwrap(), secret);
+    assert!(
+        !o.stdout.contains(&secret),
+        "workload read the host file through a fd: {o:#?}"
+    );
+    assert_eq!(
+        fs::read_to_string(host.path().join("victim")).unwrap(),
+        secret
+    );
     assert_nothing_left(&r, &b, &id);
 }
 
@@ -237,8 +272,14 @@ fn cve_2025_31133_dev_null_symlink_fails_closed() {
     let before = fs::read_to_string(vol.join("victim")).unwrap();
     let id = unique("sec31133");
     let o = r.run(&b, &id);
-    assert_ne!(o.code, 0, "masking went on with a symlinked /dev/null: {o:#?}");
-    assert!(o.stderr.contains("/dev/null"), "error does not name /dev/null: {o:#?}");
+    assert_ne!(
+        o.code, 0,
+        "masking went on with a symlinked /dev/null: {o:#?}"
+    );
+    assert!(
+        o.stderr.contains("/dev/null"),
+        "error does not name /dev/null: {o:#?}"
+    );
     assert!(!o.stdout.contains("ran"), "the workload ran: {o:#?}");
     assert_eq!(fs::read_to_string(vol.join("victim")).unwrap(), before);
     assert_nothing_left(&r, &b, &id);
@@ -254,7 +295,8 @@ fn cve_2025_31133_dev_null_that_is_not_char_1_3_fails_closed() {
             Box::new(|p: &Path| {
                 let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
                 // SAFETY: valid C string; makes a device node inside the test's own rootfs.
-                let rc = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 5)) };
+                let rc =
+                    unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 5)) };
                 assert_eq!(rc, 0, "mknod");
             }),
         ),
@@ -266,7 +308,10 @@ fn cve_2025_31133_dev_null_that_is_not_char_1_3_fails_closed() {
         let id = unique("sec31133d");
         let o = r.run(&b, &id);
         assert_ne!(o.code, 0, "masking went on with /dev/null = {what}: {o:#?}");
-        assert!(o.stderr.contains("/dev/null"), "error does not name /dev/null: {o:#?}");
+        assert!(
+            o.stderr.contains("/dev/null"),
+            "error does not name /dev/null: {o:#?}"
+        );
         assert!(!o.stdout.contains("ran"), "the workload ran: {o:#?}");
         assert_eq!(fs::read_to_string(vol.join("victim")).unwrap(), before);
         assert_nothing_left(&r, &b, &id);
@@ -282,11 +327,15 @@ fn console_bundle() -> (Bundle, PathBuf) {
     b.edit(|c| {
         c["process"]["terminal"] = Value::from(true);
         let mounts = c["mounts"].as_array_mut().unwrap();
-        mounts.retain(|m| m["destination"] != "/dev" && m["destination"] != "/dev/shm"
-            && m["destination"] != "/dev/mqueue");
+        mounts.retain(|m| {
+            m["destination"] != "/dev"
+                && m["destination"] != "/dev/shm"
+                && m["destination"] != "/dev/mqueue"
+        });
     });
     fs::create_dir_all(b.rootfs().join("dev/pts")).unwrap();
-    let null = std::ffi::CString::new(b.rootfs().join("dev/null").as_os_str().as_encoded_bytes()).unwrap();
+    let null =
+        std::ffi::CString::new(b.rootfs().join("dev/null").as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: valid C string; the real null device, inside the test's own rootfs.
     let rc = unsafe { libc::mknod(null.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) };
     assert_eq!(rc, 0, "mknod /dev/null");
@@ -331,9 +380,15 @@ fn cve_2025_52565_dev_console_symlink_is_refused() {
             .join("\n");
         r.rampart(&["delete", "--force", &id]).ok();
     }
-    assert!(covered.is_empty(), "the pty was mounted over the victim: {covered}");
+    assert!(
+        covered.is_empty(),
+        "the pty was mounted over the victim: {covered}"
+    );
     assert_ne!(o.code, 0, "a symlinked /dev/console was accepted: {o:#?}");
-    assert!(o.stderr.contains("/dev/console"), "error does not name /dev/console: {o:#?}");
+    assert!(
+        o.stderr.contains("/dev/console"),
+        "error does not name /dev/console: {o:#?}"
+    );
     assert_eq!(fs::read_to_string(vol.join("victim")).unwrap(), before);
     assert_nothing_left(&r, &b, &id);
 }
@@ -362,7 +417,10 @@ fn cve_2025_52565_fake_dev_pts_is_refused() {
         r.rampart(&["delete", "--force", &id]).ok();
     }
     assert_ne!(o.code, 0, "a fake /dev/pts was accepted: {o:#?}");
-    assert!(o.stderr.contains("ptmx"), "error does not name ptmx: {o:#?}");
+    assert!(
+        o.stderr.contains("ptmx"),
+        "error does not name ptmx: {o:#?}"
+    );
     assert_eq!(fs::read_to_string(vol.join("victim")).unwrap(), before);
     assert_eq!(fs::read(fake.join("0")).unwrap(), b"");
     assert_nothing_left(&r, &b, &id);
@@ -417,18 +475,29 @@ fn cve_2025_52881_sysctl_write_is_not_redirected() {
     let pid = init_pid(&r, &id);
     // What the container's UTS namespace holds, read from the host's /proc inside it.
     let mut c = std::process::Command::new("nsenter");
-    c.arg(format!("--uts=/proc/{pid}/ns/uts")).args(["cat", "/proc/sys/kernel/domainname"]);
+    c.arg(format!("--uts=/proc/{pid}/ns/uts"))
+        .args(["cat", "/proc/sys/kernel/domainname"]);
     let inside = run_with_timeout(c, GUARD);
     let after = fs::read_to_string(&target).unwrap();
     r.rampart(&["delete", "--force", &id]).ok();
-    assert_eq!(after, original, "the host sysctl was written through the container");
+    assert_eq!(
+        after, original,
+        "the host sysctl was written through the container"
+    );
     assert!(
-        fs::symlink_metadata(vol.join("domainname")).unwrap().file_type().is_symlink(),
+        fs::symlink_metadata(vol.join("domainname"))
+            .unwrap()
+            .file_type()
+            .is_symlink(),
         "the planted link was replaced"
     );
     // Non-vacuous: the write happened, and went to the container's own UTS namespace.
     inside.ok();
-    assert_eq!(inside.stdout.trim(), hostile, "domainname not applied in the container");
+    assert_eq!(
+        inside.stdout.trim(),
+        hostile,
+        "domainname not applied in the container"
+    );
     assert_nothing_left(&r, &b, &id);
 }
 
@@ -464,8 +533,14 @@ fn cve_2019_19921_proc_and_sys_on_a_symlink_are_refused() {
             o.stderr.contains(&format!("/{dest}")),
             "error does not name /{dest}: {o:#?}"
         );
-        assert_eq!(fs::read_to_string(fake.join("self/attr/current")).unwrap(), "untouched");
-        assert!(fs::read_dir(&fake).unwrap().count() == 1, "the fake {dest} was written to");
+        assert_eq!(
+            fs::read_to_string(fake.join("self/attr/current")).unwrap(),
+            "untouched"
+        );
+        assert!(
+            fs::read_dir(&fake).unwrap().count() == 1,
+            "the fake {dest} was written to"
+        );
         assert_nothing_left(&r, &b, &id);
     }
 }
@@ -555,16 +630,29 @@ fn cve_2021_30465_volume_swapped_for_a_symlink_stays_inside_the_root() {
     stop.store(true, Ordering::Relaxed);
     racer.join().unwrap();
     // Leave the rootfs as it was (the bundle is removed anyway).
-    if fs::symlink_metadata(rootfs.join("vol")).map(|m| m.file_type().is_symlink()).unwrap_or(false) {
+    if fs::symlink_metadata(rootfs.join("vol"))
+        .map(|m| m.file_type().is_symlink())
+        .unwrap_or(false)
+    {
         rename_exchange(&rootfs.join("vol"), &rootfs.join("swap"));
     }
 
     assert!(swaps.load(Ordering::Relaxed) > 0, "the racer never swapped");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(landed > 0, "no create succeeded under the race");
-    assert!(host_mounts_containing(&tag).is_empty(), "the volume reached the host's mounts");
-    assert_eq!(fs::read_dir(host.path()).unwrap().count(), 1, "host directory changed");
-    assert_eq!(fs::read_to_string(host.path().join("marker")).unwrap(), "host");
+    assert!(
+        host_mounts_containing(&tag).is_empty(),
+        "the volume reached the host's mounts"
+    );
+    assert_eq!(
+        fs::read_dir(host.path()).unwrap().count(),
+        1,
+        "host directory changed"
+    );
+    assert_eq!(
+        fs::read_to_string(host.path().join("marker")).unwrap(),
+        "host"
+    );
 }
 
 // ---- CVE-2022-29162: inheritable and ambient capabilities -------------------------------------
@@ -588,7 +676,10 @@ fn with_inheritable_and_ambient_caps(c: &mut std::process::Command) {
                 permitted: u32,
                 inheritable: u32,
             }
-            let mut h = Header { version: 0x2008_0522, pid: 0 };
+            let mut h = Header {
+                version: 0x2008_0522,
+                pid: 0,
+            };
             let mut d = [Data::default(); 2];
             if libc::syscall(libc::SYS_capget, &mut h as *mut Header, d.as_mut_ptr()) != 0 {
                 return Err(std::io::Error::last_os_error());
@@ -597,7 +688,14 @@ fn with_inheritable_and_ambient_caps(c: &mut std::process::Command) {
             if libc::syscall(libc::SYS_capset, &mut h as *mut Header, d.as_ptr()) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
-            if libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong, 13 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) != 0 {
+            if libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+                13 as libc::c_ulong,
+                0 as libc::c_ulong,
+                0 as libc::c_ulong,
+            ) != 0
+            {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
@@ -648,8 +746,16 @@ fn cve_2022_29162_exec_leaves_inheritable_and_ambient_empty() {
         with_inheritable_and_ambient_caps(&mut c);
         let o = run_with_timeout(c, GUARD);
         o.ok();
-        assert_eq!(cap_field(&o, "CapInh:"), "0000000000000000", "{extra:?}: {o:#?}");
-        assert_eq!(cap_field(&o, "CapAmb:"), "0000000000000000", "{extra:?}: {o:#?}");
+        assert_eq!(
+            cap_field(&o, "CapInh:"),
+            "0000000000000000",
+            "{extra:?}: {o:#?}"
+        );
+        assert_eq!(
+            cap_field(&o, "CapAmb:"),
+            "0000000000000000",
+            "{extra:?}: {o:#?}"
+        );
         if !extra.is_empty() {
             let eff = u64::from_str_radix(&cap_field(&o, "CapEff:"), 16).unwrap();
             assert_ne!(eff & (1 << 13), 0, "--cap CAP_NET_RAW not applied: {o:#?}");
@@ -687,7 +793,10 @@ while [ ! -e /shared/stop ]; do sleep 0.05; done
     let id = unique("seccg");
     r.create(&b, &id);
     r.rampart(&["start", &id]).ok();
-    assert!(wait_file(&shared.join("done"), 30), "workload never finished its attempts");
+    assert!(
+        wait_file(&shared.join("done"), 30),
+        "workload never finished its attempts"
+    );
     let cgs = cgroups_containing(&id);
     let find = |ctl: &str, file: &str| {
         cgs.iter()
@@ -700,9 +809,16 @@ while [ ! -e /shared/stop ]; do sleep 0.05; done
     let seen = fs::read_to_string(shared.join("seen")).unwrap_or_default();
     fs::write(shared.join("stop"), "").unwrap();
     let _ = r.rampart(&["delete", "--force", &id]);
-    assert_eq!(mem, limit.to_string(), "memory limit lifted from inside (seen: {seen})");
+    assert_eq!(
+        mem,
+        limit.to_string(),
+        "memory limit lifted from inside (seen: {seen})"
+    );
     assert_eq!(pids, "77", "pids limit lifted from inside (seen: {seen})");
     // Non-vacuous: the container did see its own limits through the mount it tried to write.
-    assert!(seen.contains(&limit.to_string()) && seen.contains("77"), "seen: {seen}");
+    assert!(
+        seen.contains(&limit.to_string()) && seen.contains("77"),
+        "seen: {seen}"
+    );
     assert_nothing_left(&r, &b, &id);
 }

@@ -22,13 +22,17 @@ fn runc_runs_the_default_spec() {
     let state = TempDir::new("runc-root");
     let id = unique("runc");
     let mut c = Command::new(RUNC);
-    c.arg("--root").arg(state.path()).arg("run").arg("--bundle").arg(b.path()).arg(&id);
+    c.arg("--root")
+        .arg(state.path())
+        .arg("run")
+        .arg("--bundle")
+        .arg(b.path())
+        .arg(&id);
     c.stdin(std::process::Stdio::null());
     let o = run_with_timeout(c, Duration::from_secs(60));
     assert_eq!(o.code, 5, "runc did not run rampart's spec: {o:#?}");
     assert_eq!(
-        o.stdout,
-        "hello-from-runc\nrampart\nCapEff:\t0000000020000420\nNoNewPrivs:\t1\nro-root\n",
+        o.stdout, "hello-from-runc\nrampart\nCapEff:\t0000000020000420\nNoNewPrivs:\t1\nro-root\n",
         "{o:#?}"
     );
     // runc removed its container: no state, no cgroup.

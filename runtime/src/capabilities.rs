@@ -124,9 +124,10 @@ mod tests {
 
     #[test]
     fn masks_from_oci() {
-        let c: oci_spec::runtime::LinuxCapabilities =
-            serde_json::from_str(r#"{"bounding":["CAP_KILL","CAP_CHOWN"],"effective":["CAP_KILL"]}"#)
-                .unwrap();
+        let c: oci_spec::runtime::LinuxCapabilities = serde_json::from_str(
+            r#"{"bounding":["CAP_KILL","CAP_CHOWN"],"effective":["CAP_KILL"]}"#,
+        )
+        .unwrap();
         let p = plan(Some(&c)).unwrap();
         assert_eq!(p.bounding, (1 << 5) | 1);
         assert_eq!(p.effective, 1 << 5);

@@ -1,8 +1,11 @@
 //! The container's cgroup, through the `libcgroups` crate (v1, hybrid and v2 hosts).
 //!
 //! Order of calls at create: `Cgroup::open` (resolves the path for the driver, touches nothing) →
-//! `add` the init (libcgroups creates the directories when the first task is added) → `apply`
-//! the resources, all before the init may continue. Later commands re-open the cgroup by the
+//! `add` the init (creates the directories) → `apply` the resources, all before the init may
+//! continue. On v1, `add` and the default config's resources (device rules, a pids limit) are
+//! done here from a mount table read once per process; libcgroups' v1 manager, whose
+//! constructor re-reads mountinfo and /proc/self/cgroup once per controller, is only made for
+//! other resources and the later commands. v2 goes through libcgroups throughout. Later commands re-open the cgroup by the
 //! cgroupfs path kept in the state (`Cgroup::path`): `pause`/`resume` (`freeze`), `ps` (`pids`),
 //! `update` (`apply` again), `events` (`stats`, `oom_kills`). `delete` and failed creates call
 //! `remove`, which kills what is left and removes the directories.
@@ -23,8 +26,11 @@ use libcgroups::common::{
 use libcgroups::stats::Stats;
 use nix::unistd::Pid;
 use oci_spec::runtime::LinuxResources;
+use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::logging;
 
@@ -54,10 +60,13 @@ pub enum CgroupError {
         controller: &'static str,
     },
     #[error("writing {path}: {err}")]
-    Write {
-        path: PathBuf,
-        err: std::io::Error,
-    },
+    Write { path: PathBuf, err: std::io::Error },
+    #[error("creating the cgroup directory {path}: {err}")]
+    CreateDir { path: PathBuf, err: std::io::Error },
+    #[error("reading {path}: {err}")]
+    Read { path: PathBuf, err: std::io::Error },
+    #[error("{path}: the parent cpuset is empty, nothing to inherit")]
+    EmptyCpuset { path: PathBuf },
 }
 
 /// How the CLI asked for cgroups to be handled.
@@ -85,10 +94,177 @@ pub fn layout() -> Result<Layout, CgroupError> {
 }
 
 pub struct Cgroup {
-    mgr: AnyCgroupManager,
+    /// The libcgroups manager, made on first use on v1 (its constructor reads mountinfo and
+    /// /proc/self/cgroup through a verified procfs handle once per controller, about half of a
+    /// `create`'s user-space work); on v2 made by `open`.
+    mgr: OnceCell<AnyCgroupManager>,
+    config: CgroupConfig,
     /// The cgroup's path relative to the root of every hierarchy (always absolute).
     pub path: PathBuf,
     layout: Layout,
+    /// v1: the cgroup's directory per controller libcgroups drives, from the cached mount table,
+    /// so adding a task and the common resources need no manager.
+    v1_dirs: Vec<(&'static str, PathBuf)>,
+}
+
+/// The v1 controllers libcgroups' manager drives, by their names in mountinfo.
+const V1_CONTROLLERS: [&str; 12] = [
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "devices",
+    "hugetlb",
+    "pids",
+    "perf_event",
+    "memory",
+    "blkio",
+    "net_prio",
+    "net_cls",
+    "freezer",
+];
+
+/// Device rules every container gets after its own (the same list, in the same order, that
+/// libcgroups' v1 devices controller writes: /dev/null, zero, full, tty, urandom, random, mknod
+/// of any char/block device, console, pts, ptmx, tun).
+const V1_DEFAULT_DEVICE_RULES: [&str; 12] = [
+    "c 1:3 rwm",
+    "c 1:5 rwm",
+    "c 1:7 rwm",
+    "c 5:0 rwm",
+    "c 1:9 rwm",
+    "c 1:8 rwm",
+    "c *:* m",
+    "b *:* m",
+    "c 5:1 rwm",
+    "c 136:* rwm",
+    "c 5:2 rwm",
+    "c 10:200 rwm",
+];
+
+/// One line of mountinfo, the fields used here.
+struct MountEntry {
+    mount_point: String,
+    fstype: String,
+    super_opts: String,
+}
+
+/// This process's mount table, read once: create, delete and the cgroup commands look up
+/// hierarchies several times, and the runtime's own mounts do not change while it runs (the
+/// init's mounts are made in its own mount namespace).
+fn mount_table() -> &'static [MountEntry] {
+    static TABLE: OnceLock<Vec<MountEntry>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+            return Vec::new();
+        };
+        info.lines()
+            .filter_map(|line| {
+                let (left, right) = line.split_once(" - ")?;
+                let mount_point = left.split(' ').nth(4)?;
+                let mut r = right.split(' ');
+                let fstype = r.next()?;
+                let _source = r.next();
+                Some(MountEntry {
+                    mount_point: mount_point.to_string(),
+                    fstype: fstype.to_string(),
+                    super_opts: r.next().unwrap_or("").to_string(),
+                })
+            })
+            .collect()
+    })
+}
+
+/// The controllers of this process's v1 cgroups (/proc/self/cgroup), read once.
+fn own_v1_controllers() -> &'static [String] {
+    static OWN: OnceLock<Vec<String>> = OnceLock::new();
+    OWN.get_or_init(|| {
+        let Ok(text) = std::fs::read_to_string("/proc/self/cgroup") else {
+            return Vec::new();
+        };
+        text.lines()
+            .filter_map(|l| Some(l.split(':').nth(1)?.split(',').map(str::to_string)))
+            .flatten()
+            .filter(|c| !c.is_empty())
+            .collect()
+    })
+}
+
+/// The mount point libcgroups' v1 manager uses for `controller`: the first cgroup mount whose
+/// directory is named after it (or after the usual co-mounts).
+fn v1_mount_point(controller: &str) -> Option<&'static str> {
+    mount_table()
+        .iter()
+        .filter(|m| m.fstype == "cgroup")
+        .find(|m| mount_point_is_for(&m.mount_point, controller))
+        .map(|m| m.mount_point.as_str())
+}
+
+/// libcgroups' rule: the mount point's last components name the controller or its co-mount.
+fn mount_point_is_for(mount_point: &str, controller: &str) -> bool {
+    let names: &[&str] = match controller {
+        "net_cls" => &["net_cls,net_prio", "net_prio,net_cls", "net_cls"],
+        "net_prio" => &["net_cls,net_prio", "net_prio,net_cls", "net_prio"],
+        "cpu" => &["cpu,cpuacct", "cpu"],
+        "cpuacct" => &["cpu,cpuacct", "cpuacct"],
+        _ => &[],
+    };
+    let p = Path::new(mount_point);
+    if names.is_empty() {
+        p.ends_with(controller)
+    } else {
+        names.iter().any(|n| p.ends_with(n))
+    }
+}
+
+/// The cgroup's directory for every v1 controller this host mounts and this process is in,
+/// as libcgroups' manager would resolve them.
+fn v1_dirs_for(path: &Path) -> Vec<(&'static str, PathBuf)> {
+    let own = own_v1_controllers();
+    V1_CONTROLLERS
+        .iter()
+        .filter(|c| own.iter().any(|o| o == *c))
+        .filter_map(|c| Some((*c, Path::new(v1_mount_point(c)?).join(relative(path)))))
+        .collect()
+}
+
+/// Copies the parent's cpuset.cpus/mems into each level of `dir` below the cpuset mount that
+/// has none: a v1 cpuset cgroup with an empty set refuses tasks (ENOSPC).
+fn cpuset_inherit(mount_point: &Path, dir: &Path, file: &str) -> Result<(), CgroupError> {
+    let Ok(rel) = dir.strip_prefix(mount_point) else {
+        return Ok(());
+    };
+    let read =
+        |p: PathBuf| std::fs::read_to_string(&p).map_err(|err| CgroupError::Read { path: p, err });
+    let mut current = mount_point.to_path_buf();
+    for component in rel.components() {
+        let parent_value = read(current.join(file))?;
+        if parent_value.trim().is_empty() {
+            return Err(CgroupError::EmptyCpuset { path: current });
+        }
+        current.push(component);
+        let child = current.join(file);
+        if read(child.clone())?.trim().is_empty() {
+            write_existing(&child, &[parent_value.as_str()])?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes each item with its own write(2) to an existing cgroup file (devices.allow takes one
+/// rule per write).
+fn write_existing(path: &Path, items: &[&str]) -> Result<(), CgroupError> {
+    let werr = |err| CgroupError::Write {
+        path: path.to_path_buf(),
+        err,
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(werr)?;
+    for item in items {
+        f.write_all(item.as_bytes()).map_err(werr)?;
+    }
+    Ok(())
 }
 
 /// The cgroup path from the config, validated: `/rampart-<id>` when unset; relative paths are
@@ -121,7 +297,11 @@ fn systemd_cgroupfs_path(slice: &str, prefix: &str, name: &str) -> Result<PathBu
     let bad = || CgroupError::SystemdPath {
         path: format!("{slice}:{prefix}:{name}"),
     };
-    let slice = if slice.is_empty() { "system.slice" } else { slice };
+    let slice = if slice.is_empty() {
+        "system.slice"
+    } else {
+        slice
+    };
     let mut out = PathBuf::from("/");
     if slice != "-.slice" {
         let stem = slice.strip_suffix(".slice").ok_or_else(bad)?;
@@ -183,23 +363,125 @@ impl Cgroup {
             _ if path.is_absolute() => (path.to_path_buf(), false),
             _ => (Path::new("/").join(path), false),
         };
-        let mgr = libcgroups::common::create_cgroup_manager(CgroupConfig {
+        let config = CgroupConfig {
             cgroup_path: cgroup_path.clone(),
             systemd_cgroup: systemd,
             container_name: id.to_string(),
-        })
-        .map_err(|e| err(&cgroup_path, "opening", e))?;
+        };
+        let mgr = OnceCell::new();
+        // libcgroups' v1 manager cannot fail to be made (controllers it cannot find are left
+        // out), so making it later changes no outcome; v2 and systemd managers may fail here.
+        if layout == Layout::V2 {
+            let m = libcgroups::common::create_cgroup_manager(config.clone())
+                .map_err(|e| err(&cgroup_path, "opening", e))?;
+            let _ = mgr.set(m);
+        }
         let path = if systemd {
-            let (slice, prefix, name) = systemd_parts(&cgroup_path).ok_or_else(|| {
-                CgroupError::SystemdPath {
+            let (slice, prefix, name) =
+                systemd_parts(&cgroup_path).ok_or_else(|| CgroupError::SystemdPath {
                     path: cgroup_path.display().to_string(),
-                }
-            })?;
+                })?;
             systemd_cgroupfs_path(&slice, &prefix, &name)?
         } else {
             cgroup_path
         };
-        Ok(Cgroup { mgr, path, layout })
+        let v1_dirs = match layout {
+            Layout::V1 => v1_dirs_for(&path),
+            Layout::V2 => Vec::new(),
+        };
+        Ok(Cgroup {
+            mgr,
+            config,
+            path,
+            layout,
+            v1_dirs,
+        })
+    }
+
+    fn mgr(&self) -> Result<&AnyCgroupManager, CgroupError> {
+        if let Some(m) = self.mgr.get() {
+            return Ok(m);
+        }
+        let m = libcgroups::common::create_cgroup_manager(self.config.clone())
+            .map_err(|e| err(&self.path, "opening", e))?;
+        Ok(self.mgr.get_or_init(|| m))
+    }
+
+    fn v1_dir_of(&self, controller: &'static str) -> Result<&Path, CgroupError> {
+        self.v1_dirs
+            .iter()
+            .find(|(c, _)| *c == controller)
+            .map(|(_, d)| d.as_path())
+            .ok_or_else(|| CgroupError::NoController {
+                path: self.path.clone(),
+                controller,
+            })
+    }
+
+    /// v1: creates the directory in every hierarchy and moves `pid` in, what libcgroups'
+    /// `add_task` does, from the cached mount table (co-mounted controllers share a directory,
+    /// written once).
+    fn v1_add(&self, pid: i32) -> Result<(), CgroupError> {
+        let pid = pid.to_string();
+        let mut done: Vec<&Path> = Vec::new();
+        for (controller, dir) in &self.v1_dirs {
+            if done.contains(&dir.as_path()) {
+                continue;
+            }
+            std::fs::create_dir_all(dir).map_err(|err| CgroupError::CreateDir {
+                path: dir.clone(),
+                err,
+            })?;
+            if *controller == "cpuset" {
+                if let Some(mp) = v1_mount_point("cpuset") {
+                    cpuset_inherit(Path::new(mp), dir, "cpuset.cpus")?;
+                    cpuset_inherit(Path::new(mp), dir, "cpuset.mems")?;
+                }
+            }
+            write_existing(&dir.join("cgroup.procs"), &[pid.as_str()])?;
+            done.push(dir);
+        }
+        Ok(())
+    }
+
+    /// v1 resources that are only device rules and a pids limit (the default config's), written
+    /// as libcgroups' devices and pids controllers write them. False when anything else is set:
+    /// then libcgroups applies the whole lot.
+    fn v1_apply_common(
+        &self,
+        r: &LinuxResources,
+        disable_oom_killer: bool,
+    ) -> Result<bool, CgroupError> {
+        let only_common = r.memory().is_none()
+            && r.cpu().is_none()
+            && r.block_io().is_none()
+            && r.hugepage_limits().is_none()
+            && r.network().is_none()
+            && !disable_oom_killer;
+        if !only_common {
+            return Ok(false);
+        }
+        // Both hierarchies are checked before anything is written, as libcgroups does.
+        let devices = self.v1_dir_of("devices")?;
+        let pids = match r.pids() {
+            Some(p) => Some((self.v1_dir_of("pids")?, p.limit())),
+            None => None,
+        };
+        let (allow, deny) = (devices.join("devices.allow"), devices.join("devices.deny"));
+        for d in r.devices().iter().flatten() {
+            let rule = d.to_string();
+            write_existing(if d.allow() { &allow } else { &deny }, &[rule.as_str()])?;
+        }
+        write_existing(&allow, &V1_DEFAULT_DEVICE_RULES)?;
+        if let Some((dir, limit)) = pids {
+            let limit = if limit > 0 {
+                limit.to_string()
+            } else {
+                "max".to_string()
+            };
+            write_existing(&dir.join("pids.max"), &[limit.as_str()])?;
+        }
+        Ok(true)
     }
 
     pub fn layout(&self) -> Layout {
@@ -207,7 +489,10 @@ impl Cgroup {
     }
 
     pub fn add(&self, pid: i32) -> Result<(), CgroupError> {
-        self.mgr
+        if self.layout == Layout::V1 {
+            return self.v1_add(pid);
+        }
+        self.mgr()?
             .add_task(Pid::from_raw(pid))
             .map_err(|e| err(&self.path, "adding the init", e))
     }
@@ -217,7 +502,7 @@ impl Cgroup {
     /// which libcgroups does not drive.
     pub fn apply(&self, resources: &LinuxResources) -> Result<(), CgroupError> {
         let mut r = resources.clone();
-        if let Some(mut m) = r.memory().clone() {
+        if let Some(mut m) = *r.memory() {
             if m.kernel().is_some() || m.kernel_tcp().is_some() {
                 logging::warn("linux.resources.memory.kernel and kernelTCP are ignored: the kernel no longer supports kernel memory limits");
                 m.set_kernel(None).set_kernel_tcp(None);
@@ -240,14 +525,17 @@ impl Cgroup {
             .as_ref()
             .and_then(|m| m.disable_oom_killer())
             .unwrap_or(false);
-        self.mgr
-            .apply(&ControllerOpt {
-                resources: &r,
-                disable_oom_killer,
-                oom_score_adj: None,
-                freezer_state: None,
-            })
-            .map_err(|e| err(&self.path, "applying resources", e))?;
+        let common = self.layout == Layout::V1 && self.v1_apply_common(&r, disable_oom_killer)?;
+        if !common {
+            self.mgr()?
+                .apply(&ControllerOpt {
+                    resources: &r,
+                    disable_oom_killer,
+                    oom_score_adj: None,
+                    freezer_state: None,
+                })
+                .map_err(|e| err(&self.path, "applying resources", e))?;
+        }
         if self.layout == Layout::V2 {
             self.v2_no_swap(&r)?;
         }
@@ -275,7 +563,7 @@ impl Cgroup {
     }
 
     pub fn pids(&self) -> Result<Vec<i32>, CgroupError> {
-        self.mgr
+        self.mgr()?
             .get_all_pids()
             .map(|v| v.into_iter().map(|p| p.as_raw()).collect())
             .map_err(|e| err(&self.path, "listing processes", e))
@@ -287,13 +575,13 @@ impl Cgroup {
         } else {
             FreezerState::Thawed
         };
-        self.mgr
+        self.mgr()?
             .freeze(st)
             .map_err(|e| err(&self.path, if frozen { "freezing" } else { "thawing" }, e))
     }
 
     pub fn stats(&self) -> Result<Stats, CgroupError> {
-        self.mgr
+        self.mgr()?
             .stats()
             .map_err(|e| err(&self.path, "reading statistics", e))
     }
@@ -323,7 +611,9 @@ impl Cgroup {
         if is_frozen(&self.path) {
             let _ = self.freeze(false);
         }
-        self.mgr.remove().map_err(|e| err(&self.path, "removing", e))
+        self.mgr()?
+            .remove()
+            .map_err(|e| err(&self.path, "removing", e))
     }
 }
 
@@ -363,19 +653,11 @@ fn relative(path: &Path) -> &Path {
 
 /// The directory of `path` in the v1 hierarchy that carries `controller`.
 pub fn v1_dir(controller: &str, path: &Path) -> Option<PathBuf> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    info.lines().find_map(|line| {
-        let (left, right) = line.split_once(" - ")?;
-        let mount_point = left.split(' ').nth(4)?;
-        let mut r = right.split(' ');
-        if r.next()? != "cgroup" {
-            return None;
-        }
-        let opts = r.nth(1)?;
-        opts.split(',')
-            .any(|o| o == controller)
-            .then(|| Path::new(mount_point).join(relative(path)))
-    })
+    mount_table()
+        .iter()
+        .filter(|m| m.fstype == "cgroup")
+        .find(|m| m.super_opts.split(',').any(|o| o == controller))
+        .map(|m| Path::new(&m.mount_point).join(relative(path)))
 }
 
 fn v2_dir(path: &Path) -> PathBuf {
@@ -405,7 +687,9 @@ pub fn remove_empty(path: &Path) -> bool {
     let hierarchies = container_mounts();
     let mut removed = false;
     for h in &hierarchies {
-        let dir = Path::new("/sys/fs/cgroup").join(&h.name).join(relative(path));
+        let dir = Path::new("/sys/fs/cgroup")
+            .join(&h.name)
+            .join(relative(path));
         match std::fs::remove_dir(&dir) {
             Ok(()) => removed = true,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -428,20 +712,10 @@ pub struct HierarchyMount {
 /// The hierarchies the host has mounted under /sys/fs/cgroup, read from mountinfo, so the
 /// container gets the same layout (each mounted read-only inside its cgroup namespace).
 pub fn container_mounts() -> Vec<HierarchyMount> {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return Vec::new();
-    };
     let mut out = Vec::new();
-    for line in info.lines() {
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let mount_point = left.split(' ').nth(4).unwrap_or("");
-        let mut r = right.split(' ');
-        let fstype = r.next().unwrap_or("");
-        let _source = r.next();
-        let super_opts = r.next().unwrap_or("");
-        let Some(rel) = mount_point.strip_prefix("/sys/fs/cgroup") else {
+    for m in mount_table() {
+        let (fstype, super_opts) = (m.fstype.as_str(), m.super_opts.as_str());
+        let Some(rel) = m.mount_point.strip_prefix("/sys/fs/cgroup") else {
             continue;
         };
         match fstype {
@@ -503,6 +777,21 @@ mod tests {
             PathBuf::from("/system.slice/c1.scope")
         );
         assert!(systemd_cgroupfs_path("bad", "p", "c1").is_err());
+    }
+
+    #[test]
+    fn mount_points_by_controller_name() {
+        assert!(mount_point_is_for("/sys/fs/cgroup/memory", "memory"));
+        assert!(mount_point_is_for("/sys/fs/cgroup/cpu,cpuacct", "cpu"));
+        assert!(mount_point_is_for("/sys/fs/cgroup/cpu,cpuacct", "cpuacct"));
+        assert!(mount_point_is_for("/sys/fs/cgroup/cpuacct", "cpuacct"));
+        assert!(!mount_point_is_for("/sys/fs/cgroup/cpuacct", "cpu"));
+        assert!(mount_point_is_for(
+            "/sys/fs/cgroup/net_cls,net_prio",
+            "net_prio"
+        ));
+        assert!(!mount_point_is_for("/sys/fs/cgroup/cpuset", "cpu"));
+        assert!(!mount_point_is_for("/sys/fs/cgroup/devices", "memory"));
     }
 
     #[test]

@@ -113,7 +113,11 @@ pub fn setup(sock: BorrowedFd<'_>, bind_console: bool) -> Result<(), ConsoleErro
     let st = syscalls::fstat(master.as_fd()).map_err(ConsoleError::OpenPtmx)?;
     let (major, minor) = (libc::major(st.st_rdev), libc::minor(st.st_rdev));
     if magic != DEVPTS_MAGIC || (major, minor) != (PTMX_MAJOR, PTMX_MINOR) {
-        return Err(ConsoleError::NotPtmx { magic, major, minor });
+        return Err(ConsoleError::NotPtmx {
+            magic,
+            major,
+            minor,
+        });
     }
     let mut unlock: libc::c_int = 0;
     ioctl_ptr(master.as_fd(), libc::TIOCSPTLCK, &mut unlock).map_err(ConsoleError::Unlock)?;
@@ -152,20 +156,27 @@ fn bind_onto_console(peer: BorrowedFd<'_>) -> Result<(), ConsoleError> {
         // An existing /dev/console (a device node from linux.devices, say) is covered by the
         // mount; a symlink is refused by O_NOFOLLOW below.
         Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
-            syscalls::open(path, libc::O_PATH | libc::O_NOFOLLOW, 0).map_err(ConsoleError::CreateConsole)?
+            syscalls::open(path, libc::O_PATH | libc::O_NOFOLLOW, 0)
+                .map_err(ConsoleError::CreateConsole)?
         }
         Err(e) => return Err(ConsoleError::CreateConsole(e)),
     };
     let st = syscalls::fstat(target.as_fd()).map_err(ConsoleError::CreateConsole)?;
     if st.st_mode & libc::S_IFMT == libc::S_IFLNK || st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-        return Err(ConsoleError::CreateConsole(io::Error::from_raw_os_error(libc::ELOOP)));
+        return Err(ConsoleError::CreateConsole(io::Error::from_raw_os_error(
+            libc::ELOOP,
+        )));
     }
     let tree = syscalls::open_tree(peer, Path::new(""), syscalls::OPEN_TREE_CLONE)
         .map_err(ConsoleError::BindConsole)?;
     syscalls::move_mount_fd(tree.as_fd(), target.as_fd()).map_err(ConsoleError::BindConsole)
 }
 
-fn send_master(sock: BorrowedFd<'_>, master: BorrowedFd<'_>, name: &str) -> Result<(), ConsoleError> {
+fn send_master(
+    sock: BorrowedFd<'_>,
+    master: BorrowedFd<'_>,
+    name: &str,
+) -> Result<(), ConsoleError> {
     use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
     let fds = [master.as_raw_fd()];
     let cmsg = [ControlMessage::ScmRights(&fds)];
@@ -201,8 +212,13 @@ pub fn receive_master(sock: BorrowedFd<'_>) -> Result<(OwnedFd, String), Console
     let mut buf = [0u8; 4096];
     let mut cmsg = nix::cmsg_space!([RawFd; 1]);
     let mut iov = [io::IoSliceMut::new(&mut buf)];
-    let msg = recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC)
-        .map_err(|e| ConsoleError::Receive(e.into()))?;
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(|e| ConsoleError::Receive(e.into()))?;
     let n = msg.bytes;
     let mut fd = None;
     for c in msg.cmsgs().map_err(|e| ConsoleError::Receive(e.into()))? {
@@ -217,7 +233,10 @@ pub fn receive_master(sock: BorrowedFd<'_>) -> Result<(OwnedFd, String), Console
         }
     }
     let fd = fd.ok_or_else(|| {
-        ConsoleError::Receive(io::Error::new(io::ErrorKind::InvalidData, "no descriptor in the message"))
+        ConsoleError::Receive(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "no descriptor in the message",
+        ))
     })?;
     Ok((fd, String::from_utf8_lossy(&buf[..n]).into_owned()))
 }
@@ -293,7 +312,11 @@ pub fn proxy(master: BorrowedFd<'_>, stdin_open: &mut bool, timeout_ms: i32) -> 
             revents: 0,
         },
         libc::pollfd {
-            fd: if *stdin_open { stdin.as_fd().as_raw_fd() } else { -1 },
+            fd: if *stdin_open {
+                stdin.as_fd().as_raw_fd()
+            } else {
+                -1
+            },
             events: libc::POLLIN,
             revents: 0,
         },

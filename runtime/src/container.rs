@@ -109,13 +109,7 @@ fn create_with(o: &CreateOptions, foreground_terminal: bool) -> Result<Created, 
         let _ = dir.remove();
         return Err(Error::SaveConfig { path: saved, err });
     }
-    match create_in(o, &plan, dir, joins, foreground_terminal) {
-        Ok(c) => Ok(c),
-        Err(e) => {
-            // create_in cleaned up what it made; the directory is removed there too.
-            Err(e)
-        }
-    }
+    create_in(o, &plan, dir, joins, foreground_terminal)
 }
 
 fn create_in(
@@ -139,7 +133,10 @@ fn create_in(
             Some(cg)
         }
     };
-    let dir = cleanup.dir.as_ref().ok_or(Error::NotRunning { id: o.id.clone() })?;
+    let dir = cleanup
+        .dir
+        .as_ref()
+        .ok_or(Error::NotRunning { id: o.id.clone() })?;
     let fifo_path = dir.fifo_path();
     nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o600)).map_err(
         |e| Error::Fifo {
@@ -152,7 +149,10 @@ fn create_in(
         path: fifo_path.clone(),
         err,
     })?;
-    let needs_cgroupfs = plan.mounts.iter().any(|m| m.is_fs("cgroup") || m.is_fs("cgroup2"));
+    let needs_cgroupfs = plan
+        .mounts
+        .iter()
+        .any(|m| m.is_fs("cgroup") || m.is_fs("cgroup2"));
     let mut console_keep = None;
     let ctx = InitContext {
         id: o.id.clone(),
@@ -331,7 +331,8 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
         err,
     };
     // O_NONBLOCK: if the init died there is no reader and we get ENXIO instead of hanging.
-    let fifo = syscalls::open(&fifo_path, libc::O_WRONLY | libc::O_NONBLOCK, 0).map_err(fifo_err)?;
+    let fifo =
+        syscalls::open(&fifo_path, libc::O_WRONLY | libc::O_NONBLOCK, 0).map_err(fifo_err)?;
     // poststart hooks must run after the workload is executed. The init's copy of the fifo is
     // close-on-exec and is the last writer once ours is closed, so a reader sees POLLHUP at its
     // exec. The kernel only reports that hangup to a reader opened before the last writer
@@ -339,9 +340,11 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
     let (fifo, exec_watch) = if st.poststart.is_empty() {
         (fifo, None)
     } else {
-        let watch = syscalls::open(&fifo_path, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(fifo_err)?;
+        let watch =
+            syscalls::open(&fifo_path, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(fifo_err)?;
         drop(fifo);
-        let fifo = syscalls::open(&fifo_path, libc::O_WRONLY | libc::O_NONBLOCK, 0).map_err(fifo_err)?;
+        let fifo =
+            syscalls::open(&fifo_path, libc::O_WRONLY | libc::O_NONBLOCK, 0).map_err(fifo_err)?;
         (fifo, Some(watch))
     };
     syscalls::write_all_fd(fifo.as_fd(), b"0").map_err(fifo_err)?;
@@ -353,7 +356,9 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
         // A bound, not a measurement: should some process inherit the init's fifo descriptor
         // the hangup never comes, and poststart then runs late rather than never.
         if !poll_for(watch.as_fd(), 0, Duration::from_secs(30)) {
-            logging::warn(&format!("container {id}: no sign of the workload's exec after 30 s"));
+            logging::warn(&format!(
+                "container {id}: no sign of the workload's exec after 30 s"
+            ));
         }
     }
     // The runtime spec: a failing poststart hook is logged, the lifecycle goes on.
@@ -483,8 +488,8 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
     }
     // The cgroup of a stopped container is normally empty: removing it directly spares the
     // libcgroups manager (see cgroups::remove_empty); anything left falls back to the full way.
-    let removed = status == Status::Stopped
-        && st.cgroup_path.as_deref().is_some_and(cgroups::remove_empty);
+    let removed =
+        status == Status::Stopped && st.cgroup_path.as_deref().is_some_and(cgroups::remove_empty);
     let cgroup = match &st.cgroup_path {
         Some(p) if !removed => Some(Cgroup::open(p, id, Driver::Cgroupfs)?),
         _ => None,

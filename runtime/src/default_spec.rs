@@ -80,11 +80,19 @@ pub fn generate(rootless: bool, uid: u32, gid: u32) -> Result<Value, crate::secc
         // Without privileges over the host: no fresh sysfs (bind the host's read-only), no
         // cgroup limits or cgroup mount, no devpts gid the mapping lacks.
         mounts.retain(|m| m["destination"] != "/sys/fs/cgroup" && m["destination"] != "/sys");
-        mounts.push(json!({"destination": "/sys", "type": "none", "source": "/sys",
-                           "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]}));
+        mounts.push(
+            json!({"destination": "/sys", "type": "none", "source": "/sys",
+                           "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]}),
+        );
         for m in mounts.iter_mut() {
             if m["destination"] == "/dev/pts" {
-                m["options"] = json!(["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]);
+                m["options"] = json!([
+                    "nosuid",
+                    "noexec",
+                    "newinstance",
+                    "ptmxmode=0666",
+                    "mode=0620"
+                ]);
             }
         }
         if let Some(obj) = linux.as_object_mut() {
@@ -125,7 +133,10 @@ mod tests {
         let v = super::generate(false, 0, 0).unwrap();
         let spec: oci_spec::runtime::Spec = serde_json::from_value(v).unwrap();
         assert_eq!(spec.root().as_ref().unwrap().readonly(), Some(true));
-        assert_eq!(spec.process().as_ref().unwrap().no_new_privileges(), Some(true));
+        assert_eq!(
+            spec.process().as_ref().unwrap().no_new_privileges(),
+            Some(true)
+        );
         let r = super::generate(true, 1000, 1000).unwrap();
         let spec: oci_spec::runtime::Spec = serde_json::from_value(r).unwrap();
         assert!(spec.linux().as_ref().unwrap().uid_mappings().is_some());

@@ -104,11 +104,12 @@ pub fn create(root: BorrowedFd<'_>, d: &DevicePlan, bind: bool) -> Result<(), De
                 err,
             }
         })?;
-        let host = syscalls::open(&d.path, libc::O_PATH | libc::O_NOFOLLOW, 0)
-            .map_err(|err| DeviceError::Bind {
+        let host = syscalls::open(&d.path, libc::O_PATH | libc::O_NOFOLLOW, 0).map_err(|err| {
+            DeviceError::Bind {
                 path: d.path.clone(),
                 err,
-            })?;
+            }
+        })?;
         let tree = syscalls::open_tree(host.as_fd(), Path::new(""), syscalls::OPEN_TREE_CLONE)
             .map_err(|err| DeviceError::Bind {
                 path: d.path.clone(),

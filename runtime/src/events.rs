@@ -140,7 +140,9 @@ pub fn stats_json(s: &Stats) -> Value {
 }
 
 fn emit(out: &mut impl Write, v: &Value) -> Result<(), EventsError> {
-    writeln!(out, "{v}").and_then(|_| out.flush()).map_err(EventsError::Write)
+    writeln!(out, "{v}")
+        .and_then(|_| out.flush())
+        .map_err(EventsError::Write)
 }
 
 /// `events [--stats] [--interval D] ID`, writing to `out`.
@@ -164,10 +166,9 @@ pub fn events(
         .clone()
         .ok_or_else(|| EventsError::NoCgroup { id: id.to_string() })?;
     let cg = Cgroup::open(&path, id, Driver::Cgroupfs)?;
-    let stats_event =
-        |cg: &Cgroup| -> Result<Value, EventsError> {
-            Ok(json!({"type": "stats", "id": id, "data": stats_json(&cg.stats()?)}))
-        };
+    let stats_event = |cg: &Cgroup| -> Result<Value, EventsError> {
+        Ok(json!({"type": "stats", "id": id, "data": stats_json(&cg.stats()?)}))
+    };
     if stats_once {
         return emit(out, &stats_event(&cg)?);
     }

@@ -123,7 +123,10 @@ pub struct ExecOptions {
 /// The socket-activation descriptors passed to the runtime (systemd's LISTEN_FDS protocol): the
 /// count when LISTEN_FDS is set and LISTEN_PID, if set, names this process.
 pub fn listen_fds_from_env() -> u32 {
-    let Some(n) = std::env::var("LISTEN_FDS").ok().and_then(|v| v.parse::<u32>().ok()) else {
+    let Some(n) = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+    else {
         return 0;
     };
     match std::env::var("LISTEN_PID") {
@@ -159,12 +162,18 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
         _ => {}
     }
     if let Some(label) = o.process_label.as_deref().filter(|l| !l.is_empty()) {
-        return Err(ExecError::SelinuxLabel { label: label.to_string() });
+        return Err(ExecError::SelinuxLabel {
+            label: label.to_string(),
+        });
     }
 
     // The container's config as it was at create time; older state directories have no copy.
     let saved = dir.path.join("config.json");
-    let config_path = if saved.exists() { saved } else { st.bundle.join("config.json") };
+    let config_path = if saved.exists() {
+        saved
+    } else {
+        st.bundle.join("config.json")
+    };
     let bytes = std::fs::read(&config_path).map_err(|source| SpecError::Read {
         path: config_path.clone(),
         source,
@@ -290,24 +299,30 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
 
 /// The process JSON for the exec: the `--process` file with what it leaves out taken from the
 /// container's process, or the container's process changed by the command-line flags.
-fn process_json(o: &ExecOptions, spec: &oci_spec::runtime::Spec) -> Result<oci_spec::runtime::Process, ExecError> {
+fn process_json(
+    o: &ExecOptions,
+    spec: &oci_spec::runtime::Spec,
+) -> Result<oci_spec::runtime::Process, ExecError> {
     let base = spec
         .process()
         .as_ref()
         .map(serde_json::to_value)
         .transpose()
         .map_err(|e| ExecError::BaseProcess { err: e.to_string() })?
-        .ok_or(ExecError::BaseProcess { err: "missing".into() })?;
+        .ok_or(ExecError::BaseProcess {
+            err: "missing".into(),
+        })?;
     let v = match &o.process {
         Some(path) => {
             let bytes = std::fs::read(path).map_err(|err| ExecError::ProcessFile {
                 path: path.clone(),
                 err,
             })?;
-            let mut v: Value = serde_json::from_slice(&bytes).map_err(|e| ExecError::ProcessJson {
-                path: path.clone(),
-                err: e.to_string(),
-            })?;
+            let mut v: Value =
+                serde_json::from_slice(&bytes).map_err(|e| ExecError::ProcessJson {
+                    path: path.clone(),
+                    err: e.to_string(),
+                })?;
             let Some(obj) = v.as_object_mut() else {
                 return Err(ExecError::ProcessJson {
                     path: path.clone(),
@@ -315,7 +330,14 @@ fn process_json(o: &ExecOptions, spec: &oci_spec::runtime::Spec) -> Result<oci_s
                 });
             };
             // The container's confinement holds unless the process JSON says otherwise.
-            for key in ["capabilities", "rlimits", "noNewPrivileges", "apparmorProfile", "user", "cwd"] {
+            for key in [
+                "capabilities",
+                "rlimits",
+                "noNewPrivileges",
+                "apparmorProfile",
+                "user",
+                "cwd",
+            ] {
                 if !obj.contains_key(key) {
                     if let Some(b) = base.get(key) {
                         obj.insert(key.to_string(), b.clone());
@@ -327,7 +349,10 @@ fn process_json(o: &ExecOptions, spec: &oci_spec::runtime::Spec) -> Result<oci_s
         None => flags_process(o, base)?,
     };
     serde_json::from_value(v).map_err(|e| ExecError::ProcessJson {
-        path: o.process.clone().unwrap_or_else(|| PathBuf::from("(command line)")),
+        path: o
+            .process
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("(command line)")),
         err: e.to_string(),
     })
 }
@@ -343,7 +368,11 @@ fn flags_process(o: &ExecOptions, mut p: Value) -> Result<Value, ExecError> {
     if !o.env.is_empty() {
         let mut env: Vec<String> = p["env"]
             .as_array()
-            .map(|a| a.iter().filter_map(|e| e.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         for e in &o.env {
             let key = e.split_once('=').map(|(k, _)| k).unwrap_or(e);
@@ -358,7 +387,10 @@ fn flags_process(o: &ExecOptions, mut p: Value) -> Result<Value, ExecError> {
     if let Some(u) = &o.user {
         let bad = || ExecError::BadUser { value: u.clone() };
         let (uid, gid) = match u.split_once(':') {
-            Some((a, b)) => (a.parse::<u32>().map_err(|_| bad())?, Some(b.parse::<u32>().map_err(|_| bad())?)),
+            Some((a, b)) => (
+                a.parse::<u32>().map_err(|_| bad())?,
+                Some(b.parse::<u32>().map_err(|_| bad())?),
+            ),
             None => (u.parse::<u32>().map_err(|_| bad())?, None),
         };
         p["user"]["uid"] = Value::from(uid);
@@ -371,14 +403,23 @@ fn flags_process(o: &ExecOptions, mut p: Value) -> Result<Value, ExecError> {
     if !o.caps.is_empty() {
         let caps = p
             .as_object_mut()
-            .map(|m| m.entry("capabilities").or_insert_with(|| Value::Object(Default::default())))
-            .ok_or(ExecError::BaseProcess { err: "not an object".into() })?;
+            .map(|m| {
+                m.entry("capabilities")
+                    .or_insert_with(|| Value::Object(Default::default()))
+            })
+            .ok_or(ExecError::BaseProcess {
+                err: "not an object".into(),
+            })?;
         // Ambient needs inheritable; like runc, only raise ambient when the config has some.
         let has_inheritable = caps.get("inheritable").is_some_and(|v| !v.is_null());
         for name in &o.caps {
             capabilities::parse_name(name).map_err(|_| ExecError::BadCap { name: name.clone() })?;
             let up = name.to_uppercase();
-            let full = if up.starts_with("CAP_") { up } else { format!("CAP_{up}") };
+            let full = if up.starts_with("CAP_") {
+                up
+            } else {
+                format!("CAP_{up}")
+            };
             let mut sets = vec!["bounding", "effective", "permitted"];
             if has_inheritable {
                 sets.push("ambient");
@@ -419,14 +460,16 @@ fn open_namespaces(
             continue;
         }
         let path = PathBuf::from(format!("/proc/{pid}/ns/{}", k.proc_name()));
-        let fd = syscalls::open(&path, libc::O_RDONLY, 0).map_err(|err| ExecError::OpenNamespace {
-            path: path.clone(),
-            err,
-        })?;
-        let magic = syscalls::fstatfs_magic(fd.as_fd()).map_err(|err| ExecError::OpenNamespace {
-            path: path.clone(),
-            err,
-        })?;
+        let fd =
+            syscalls::open(&path, libc::O_RDONLY, 0).map_err(|err| ExecError::OpenNamespace {
+                path: path.clone(),
+                err,
+            })?;
+        let magic =
+            syscalls::fstatfs_magic(fd.as_fd()).map_err(|err| ExecError::OpenNamespace {
+                path: path.clone(),
+                err,
+            })?;
         if magic != NSFS_MAGIC {
             return Err(ExecError::NotNamespace { path, magic });
         }
@@ -492,7 +535,12 @@ fn read_msg(fd: BorrowedFd<'_>) -> Result<Msg, ExecError> {
     let mut cmsg = nix::cmsg_space!([RawFd; 1]);
     let (n, passed) = loop {
         let mut iov = [io::IoSliceMut::new(&mut buf)];
-        match recvmsg::<()>(fd.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
+        match recvmsg::<()>(
+            fd.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
             Ok(m) => {
                 let mut passed = None;
                 for c in m.cmsgs().map_err(|e| ExecError::Sync(e.into()))? {
@@ -516,7 +564,9 @@ fn read_msg(fd: BorrowedFd<'_>) -> Result<Msg, ExecError> {
             Some(l) => Msg::Listener(l),
             None => return Err(ExecError::Sync(io::Error::from(io::ErrorKind::InvalidData))),
         },
-        Some((b'P', rest)) if rest.len() == 4 => Msg::Pid(i32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]])),
+        Some((b'P', rest)) if rest.len() == 4 => {
+            Msg::Pid(i32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]))
+        }
         Some((b'E', m)) => Msg::Error(String::from_utf8_lossy(m).into_owned()),
         Some(_) => return Err(ExecError::Sync(io::Error::from(io::ErrorKind::InvalidData))),
     })
@@ -569,7 +619,14 @@ fn run_joiner(
 ) -> ! {
     for (k, path, fd) in joins {
         if let Err(err) = syscalls::setns(fd.as_fd(), k.flag()) {
-            send_error(sock.as_fd(), &format!("joining {} namespace {}: setns: {err}", k.name(), path.display()));
+            send_error(
+                sock.as_fd(),
+                &format!(
+                    "joining {} namespace {}: setns: {err}",
+                    k.name(),
+                    path.display()
+                ),
+            );
             syscalls::exit_now(1);
         }
     }
@@ -583,7 +640,10 @@ fn run_joiner(
             syscalls::exit_now(0);
         }
         Err(err) => {
-            send_error(sock.as_fd(), &format!("fork into the container's pid namespace: {err}"));
+            send_error(
+                sock.as_fd(),
+                &format!("fork into the container's pid namespace: {err}"),
+            );
             syscalls::exit_now(1);
         }
     }
@@ -604,7 +664,8 @@ fn run_process(plan: &Plan, sock: OwnedFd, console: Option<OwnedFd>, keep: u32) 
         let (exe, listener) =
             init::confine_keeping_listener(plan).map_err(|e: InitError| e.to_string())?;
         if let Some(l) = listener {
-            send_listener(sock.as_fd(), l.as_fd()).map_err(|e| format!("passing the seccomp listener: {e}"))?;
+            send_listener(sock.as_fd(), l.as_fd())
+                .map_err(|e| format!("passing the seccomp listener: {e}"))?;
         }
         init::exec_workload(plan, &exe, keep - plan.process.listen_fds).map_err(|e| e.to_string())
     })();
@@ -616,7 +677,11 @@ fn run_process(plan: &Plan, sock: OwnedFd, console: Option<OwnedFd>, keep: u32) 
 
 /// Waits for the foreground process, forwarding signals (and proxying its terminal when the
 /// runtime holds the master). Returns its exit code, 128+N when killed by signal N.
-pub fn wait_foreground(pid: i32, set: &libc::sigset_t, master: Option<OwnedFd>) -> Result<i32, ExecError> {
+pub fn wait_foreground(
+    pid: i32,
+    set: &libc::sigset_t,
+    master: Option<OwnedFd>,
+) -> Result<i32, ExecError> {
     let Some(master) = master else {
         return wait_signals(pid, set);
     };
@@ -627,9 +692,13 @@ pub fn wait_foreground(pid: i32, set: &libc::sigset_t, master: Option<OwnedFd>) 
     let mut hangup = false;
     loop {
         if !hangup {
-            hangup = console::proxy(master.as_fd(), &mut stdin_open, 100) == console::Proxied::Hangup;
+            hangup =
+                console::proxy(master.as_fd(), &mut stdin_open, 100) == console::Proxied::Hangup;
         }
-        let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        let zero = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
         let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
         // SAFETY: `set` is initialised; info is ours to fill; a zero timeout only polls.
         let sig = unsafe { libc::sigtimedwait(set, info.as_mut_ptr(), &zero) };
@@ -644,7 +713,10 @@ pub fn wait_foreground(pid: i32, set: &libc::sigset_t, master: Option<OwnedFd>) 
                 // Copy what the process wrote before it exited; a background process that
                 // still holds the terminal does not keep us here.
                 let mut no_stdin = false;
-                while !hangup && console::proxy(master.as_fd(), &mut no_stdin, 0) == console::Proxied::Data {}
+                while !hangup
+                    && console::proxy(master.as_fd(), &mut no_stdin, 0) == console::Proxied::Data
+                {
+                }
                 drop(raw);
                 return Ok(code);
             }

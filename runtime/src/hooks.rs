@@ -59,7 +59,10 @@ pub struct HooksPlan {
     pub poststop: Vec<Hook>,
 }
 
-fn plan_list(stage: &'static str, list: &Option<Vec<oci_spec::runtime::Hook>>) -> Result<Vec<Hook>, HookError> {
+fn plan_list(
+    stage: &'static str,
+    list: &Option<Vec<oci_spec::runtime::Hook>>,
+) -> Result<Vec<Hook>, HookError> {
     list.iter()
         .flatten()
         .map(|h| {
@@ -145,7 +148,9 @@ fn run_one(stage: &'static str, h: &Hook, state_json: &[u8]) -> Result<(), HookE
                     revents: 0,
                 };
                 // SAFETY: one valid pollfd.
-                let r = unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32) };
+                let r = unsafe {
+                    libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32)
+                };
                 if r > 0 {
                     break child.wait().map_err(spawn_err)?;
                 }

@@ -92,7 +92,10 @@ pub enum InitError {
     #[error(transparent)]
     Identity(#[from] identity::IdentityError),
     #[error("prctl({what}): {err}")]
-    Prctl { what: &'static str, err: std::io::Error },
+    Prctl {
+        what: &'static str,
+        err: std::io::Error,
+    },
     #[error("waiting for start on exec.fifo: {0}")]
     Fifo(std::io::Error),
     #[error("marking descriptors close-on-exec: {0}")]
@@ -254,9 +257,8 @@ pub fn confine_keeping_listener(plan: &Plan) -> Result<(CString, Option<OwnedFd>
         seccomp::Stage::BeforeCapabilityDrop,
     )?;
     capabilities::drop_bounding(plan.process.caps.bounding)?;
-    let prctl = |what, opt, arg| {
-        syscalls::prctl(opt, arg).map_err(|err| InitError::Prctl { what, err })
-    };
+    let prctl =
+        |what, opt, arg| syscalls::prctl(opt, arg).map_err(|err| InitError::Prctl { what, err });
     prctl("PR_SET_KEEPCAPS", libc::PR_SET_KEEPCAPS, 1)?;
     identity::switch(&plan.process.user, true)?;
     prctl("PR_SET_KEEPCAPS", libc::PR_SET_KEEPCAPS, 0)?;
@@ -321,7 +323,9 @@ fn find_executable(plan: &Plan) -> Result<CString, InitError> {
         let Ok(c) = CString::new(cand.as_os_str().as_bytes()) else {
             continue;
         };
-        let is_file = std::fs::metadata(&cand).map(|m| m.is_file()).unwrap_or(false);
+        let is_file = std::fs::metadata(&cand)
+            .map(|m| m.is_file())
+            .unwrap_or(false);
         // SAFETY: valid C string.
         if is_file && unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0 {
             return Ok(c);
@@ -354,7 +358,9 @@ fn wait_start_and_exec(
     let mut b = [0u8; 1];
     let n = syscalls::read_fd(ctx.fifo.as_fd(), &mut b).map_err(InitError::Fifo)?;
     if n == 0 {
-        return Err(InitError::Fifo(std::io::Error::from_raw_os_error(libc::EPIPE)));
+        return Err(InitError::Fifo(std::io::Error::from_raw_os_error(
+            libc::EPIPE,
+        )));
     }
     if !plan.hooks.start_container.is_empty() {
         let state = hook_state(plan, ctx, host_pid, "created");
@@ -421,4 +427,3 @@ pub fn exec(
         err: std::io::Error::last_os_error(),
     })
 }
-

@@ -273,10 +273,11 @@ pub fn read_raw_process(config_path: &Path) -> Result<Option<Value>, LandlockErr
     struct ProcessOnly {
         process: Option<Value>,
     }
-    let v: ProcessOnly = serde_json::from_slice(&bytes).map_err(|e| LandlockError::ParseConfig {
-        path: path.clone(),
-        err: e.to_string(),
-    })?;
+    let v: ProcessOnly =
+        serde_json::from_slice(&bytes).map_err(|e| LandlockError::ParseConfig {
+            path: path.clone(),
+            err: e.to_string(),
+        })?;
     Ok(v.process)
 }
 

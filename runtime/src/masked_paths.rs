@@ -74,7 +74,9 @@ pub fn mask(root: BorrowedFd<'_>, list: &[PathBuf]) -> Result<(), MaskError> {
     for path in list {
         let target = match paths::open_in_root(root, path) {
             Ok(fd) => fd,
-            Err(PathError::Resolve { source, .. }) if source.raw_os_error() == Some(libc::ENOENT) => {
+            Err(PathError::Resolve { source, .. })
+                if source.raw_os_error() == Some(libc::ENOENT) =>
+            {
                 continue
             }
             Err(err) => {
@@ -121,7 +123,9 @@ pub fn make_readonly(root: BorrowedFd<'_>, list: &[PathBuf]) -> Result<(), MaskE
     for path in list {
         let target = match paths::open_in_root(root, path) {
             Ok(fd) => fd,
-            Err(PathError::Resolve { source, .. }) if source.raw_os_error() == Some(libc::ENOENT) => {
+            Err(PathError::Resolve { source, .. })
+                if source.raw_os_error() == Some(libc::ENOENT) =>
+            {
                 continue
             }
             Err(err) => {

@@ -17,9 +17,15 @@ pub enum MountError {
     #[error("mount {destination}: destination must be an absolute path")]
     RelativeDestination { destination: PathBuf },
     #[error("mount {destination}: mount option {option:?} is not supported")]
-    UnsupportedOption { destination: PathBuf, option: String },
+    UnsupportedOption {
+        destination: PathBuf,
+        option: String,
+    },
     #[error("mount {destination}: a {fstype} mount needs a type")]
-    MissingType { destination: PathBuf, fstype: String },
+    MissingType {
+        destination: PathBuf,
+        fstype: String,
+    },
     #[error("mount {destination}: bind source {source_path}: {err}")]
     BindSource {
         destination: PathBuf,
@@ -32,7 +38,10 @@ pub enum MountError {
         err: PathError,
     },
     #[error("mount {destination}: {fstype} must be mounted on a directory")]
-    NotDirectory { destination: PathBuf, fstype: String },
+    NotDirectory {
+        destination: PathBuf,
+        fstype: String,
+    },
     #[error("mount {destination}: fsopen({fstype}): {err}")]
     Fsopen {
         destination: PathBuf,
@@ -59,9 +68,15 @@ pub enum MountError {
         err: io::Error,
     },
     #[error("mount {destination}: mount_setattr: {err}")]
-    SetAttr { destination: PathBuf, err: io::Error },
+    SetAttr {
+        destination: PathBuf,
+        err: io::Error,
+    },
     #[error("mount {destination}: move_mount: {err}")]
-    MoveMount { destination: PathBuf, err: io::Error },
+    MoveMount {
+        destination: PathBuf,
+        err: io::Error,
+    },
     #[error("mount {destination}: {err}")]
     CopyUp {
         destination: PathBuf,
@@ -144,11 +159,13 @@ pub fn plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan, Mo
             "symfollow" => p.attr_clr |= syscalls::MOUNT_ATTR_NOSYMFOLLOW,
             "relatime" | "norelatime" | "atime" => {
                 p.attr_clr |= syscalls::MOUNT_ATTR_ATIME;
-                p.attr_set = (p.attr_set & !syscalls::MOUNT_ATTR_ATIME) | syscalls::MOUNT_ATTR_RELATIME;
+                p.attr_set =
+                    (p.attr_set & !syscalls::MOUNT_ATTR_ATIME) | syscalls::MOUNT_ATTR_RELATIME;
             }
             "noatime" => {
                 p.attr_clr |= syscalls::MOUNT_ATTR_ATIME;
-                p.attr_set = (p.attr_set & !syscalls::MOUNT_ATTR_ATIME) | syscalls::MOUNT_ATTR_NOATIME;
+                p.attr_set =
+                    (p.attr_set & !syscalls::MOUNT_ATTR_ATIME) | syscalls::MOUNT_ATTR_NOATIME;
             }
             "strictatime" => {
                 p.attr_clr |= syscalls::MOUNT_ATTR_ATIME;
@@ -159,10 +176,12 @@ pub fn plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan, Mo
             "bind" => p.bind = Some(p.bind.unwrap_or(BindKind::Bind)),
             "rbind" => p.bind = Some(BindKind::Rbind),
             "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "unbindable"
-            | "runbindable" => p.propagation = Some(parse_propagation(opt).unwrap_or(Propagation {
-                kind: libc::MS_PRIVATE,
-                recursive: false,
-            })),
+            | "runbindable" => {
+                p.propagation = Some(parse_propagation(opt).unwrap_or(Propagation {
+                    kind: libc::MS_PRIVATE,
+                    recursive: false,
+                }))
+            }
             // Superblock flags that the mount attribute API does not carry: hand them to fsconfig.
             "sync" | "dirsync" | "lazytime" | "mand" => p.data.push((opt.clone(), None)),
             "async" | "nomand" | "nolazytime" | "defaults" => {}
@@ -183,7 +202,11 @@ pub fn plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan, Mo
     }
     if p.bind.is_some() {
         let src = p.source.clone().unwrap_or_default();
-        let src = if src.is_absolute() { src } else { bundle.join(src) };
+        let src = if src.is_absolute() {
+            src
+        } else {
+            bundle.join(src)
+        };
         p.source = Some(src);
     } else if p.fstype.is_empty() {
         return Err(MountError::MissingType {
@@ -219,31 +242,32 @@ pub fn mount_one(root: BorrowedFd<'_>, m: &MountPlan) -> Result<(), MountError> 
     let tree = match m.bind {
         Some(kind) => {
             let src = m.source.clone().unwrap_or_default();
-            let src_fd = syscalls::open(&src, libc::O_PATH, 0).map_err(|err| {
-                MountError::BindSource {
+            let src_fd =
+                syscalls::open(&src, libc::O_PATH, 0).map_err(|err| MountError::BindSource {
                     destination: m.destination.clone(),
                     source_path: src.clone(),
                     err,
-                }
-            })?;
-            let src_is_dir = paths::is_dir(src_fd.as_fd()).map_err(|err| MountError::BindSource {
-                destination: m.destination.clone(),
-                source_path: src.clone(),
-                err,
-            })?;
+                })?;
+            let src_is_dir =
+                paths::is_dir(src_fd.as_fd()).map_err(|err| MountError::BindSource {
+                    destination: m.destination.clone(),
+                    source_path: src.clone(),
+                    err,
+                })?;
             let kind_of = if src_is_dir { Kind::Dir } else { Kind::File };
             let dest = paths::create_in_root(root, &m.destination, kind_of).map_err(dest_err)?;
             let mut flags = syscalls::OPEN_TREE_CLONE;
             if kind == BindKind::Rbind {
                 flags |= syscalls::AT_RECURSIVE;
             }
-            let tree = syscalls::open_tree(src_fd.as_fd(), Path::new(""), flags).map_err(|err| {
-                MountError::OpenTree {
-                    destination: m.destination.clone(),
-                    source_path: src.clone(),
-                    err,
-                }
-            })?;
+            let tree =
+                syscalls::open_tree(src_fd.as_fd(), Path::new(""), flags).map_err(|err| {
+                    MountError::OpenTree {
+                        destination: m.destination.clone(),
+                        source_path: src.clone(),
+                        err,
+                    }
+                })?;
             if m.attr_set != 0 || m.attr_clr != 0 {
                 let attr = MountAttr {
                     attr_set: m.attr_set,
@@ -349,7 +373,8 @@ pub fn new_fs(
         err,
     };
     if let Some(src) = source {
-        syscalls::fsconfig_set(fs.as_fd(), "source", Some(src)).map_err(|e| cfg_err("source", e))?;
+        syscalls::fsconfig_set(fs.as_fd(), "source", Some(src))
+            .map_err(|e| cfg_err("source", e))?;
     }
     for (k, v) in data {
         syscalls::fsconfig_set(fs.as_fd(), k, v.as_deref()).map_err(|e| cfg_err(k, e))?;
@@ -387,7 +412,11 @@ mod tests {
     #[test]
     fn parses_flags_and_data() {
         let p = plan(
-            &mount("/dev", "tmpfs", &["nosuid", "strictatime", "mode=755", "size=65536k"]),
+            &mount(
+                "/dev",
+                "tmpfs",
+                &["nosuid", "strictatime", "mode=755", "size=65536k"],
+            ),
             Path::new("/b"),
         )
         .unwrap();

@@ -132,7 +132,11 @@ impl NamespacePlan {
     /// when a user namespace is joined, everything is unshared after that setns instead.
     pub fn clone_flags(&self) -> i32 {
         if self.join.iter().any(|(k, _)| *k == Kind::User) {
-            return if self.creates(Kind::Pid) { libc::CLONE_NEWPID } else { 0 };
+            return if self.creates(Kind::Pid) {
+                libc::CLONE_NEWPID
+            } else {
+                0
+            };
         }
         self.new
             .iter()
@@ -184,11 +188,12 @@ pub fn open_joins(p: &NamespacePlan) -> Result<Vec<(Kind, PathBuf, OwnedFd)>, Na
     let mut out = Vec::new();
     for k in Kind::JOIN_ORDER {
         for (kind, path) in p.join.iter().filter(|(j, _)| *j == k) {
-            let fd = syscalls::open(path, libc::O_RDONLY, 0).map_err(|err| NamespaceError::Open {
-                kind: kind.name(),
-                path: path.clone(),
-                err,
-            })?;
+            let fd =
+                syscalls::open(path, libc::O_RDONLY, 0).map_err(|err| NamespaceError::Open {
+                    kind: kind.name(),
+                    path: path.clone(),
+                    err,
+                })?;
             out.push((*kind, path.clone(), fd));
         }
     }
@@ -264,9 +269,9 @@ mod tests {
 
     #[test]
     fn unknown_namespace_type_is_a_parse_error() {
-        assert!(serde_json::from_str::<Vec<oci_spec::runtime::LinuxNamespace>>(
-            r#"[{"type":"bogus"}]"#
-        )
-        .is_err());
+        assert!(
+            serde_json::from_str::<Vec<oci_spec::runtime::LinuxNamespace>>(r#"[{"type":"bogus"}]"#)
+                .is_err()
+        );
     }
 }

@@ -72,11 +72,7 @@ fn resolve(root: BorrowedFd<'_>, path: &Path, extra: u64) -> Result<OwnedFd, Pat
 
 /// Resolves `path` inside `root`, creating missing directories (and the last component as
 /// `kind`) along the way, each creation relative to its already-resolved parent descriptor.
-pub fn create_in_root(
-    root: BorrowedFd<'_>,
-    path: &Path,
-    kind: Kind,
-) -> Result<OwnedFd, PathError> {
+pub fn create_in_root(root: BorrowedFd<'_>, path: &Path, kind: Kind) -> Result<OwnedFd, PathError> {
     match open_in_root(root, path) {
         Ok(fd) => return Ok(fd),
         Err(PathError::Resolve { source, .. }) if source.raw_os_error() == Some(libc::ENOENT) => {}
@@ -135,10 +131,7 @@ pub fn create_in_root(
 
 /// Opens the parent directory of `path` inside the root (creating it) and returns it with the
 /// final name, for operations that need a (dirfd, name) pair such as mknodat and symlinkat.
-pub fn parent_in_root(
-    root: BorrowedFd<'_>,
-    path: &Path,
-) -> Result<(OwnedFd, PathBuf), PathError> {
+pub fn parent_in_root(root: BorrowedFd<'_>, path: &Path) -> Result<(OwnedFd, PathBuf), PathError> {
     let rel = relative(path);
     let name = rel
         .file_name()

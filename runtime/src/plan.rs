@@ -7,8 +7,8 @@ use crate::capabilities::{self, CapError, CapsPlan};
 use crate::cgroups::{self, CgroupError};
 use crate::devices::{self, DeviceError, DevicePlan};
 use crate::hooks::{self, HookError, HooksPlan};
-use crate::landlock::{self, LandlockError, LandlockPlan};
 use crate::identity::User;
+use crate::landlock::{self, LandlockError, LandlockPlan};
 use crate::masked_paths::{self, MaskError};
 use crate::mounts::{self, MountError, MountPlan, Propagation};
 use crate::namespaces::{self, Kind, NamespaceError, NamespacePlan};
@@ -108,7 +108,11 @@ impl ProcessPlan {
         }
         let args = args
             .into_iter()
-            .map(|a| CString::new(a).map_err(|_| PlanError::Nul { field: "process.args" }))
+            .map(|a| {
+                CString::new(a).map_err(|_| PlanError::Nul {
+                    field: "process.args",
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let mut path_env = DEFAULT_PATH.to_string();
         let mut env = Vec::new();
@@ -122,7 +126,9 @@ impl ProcessPlan {
             if k == "PATH" {
                 path_env = v.to_string();
             }
-            env.push(CString::new(e.as_str()).map_err(|_| PlanError::Nul { field: "process.env" })?);
+            env.push(CString::new(e.as_str()).map_err(|_| PlanError::Nul {
+                field: "process.env",
+            })?);
         }
         let cwd = p.cwd().clone();
         if !cwd.is_absolute() {
@@ -184,8 +190,19 @@ impl Plan {
 }
 
 /// Validates `spec` (from the bundle at `bundle`, already absolute) into a plan.
-pub fn build(spec: &Spec, bundle: &Path, id: &str, console_socket: bool) -> Result<Plan, PlanError> {
-    build_from(spec, &bundle.join("config.json"), bundle, id, console_socket)
+pub fn build(
+    spec: &Spec,
+    bundle: &Path,
+    id: &str,
+    console_socket: bool,
+) -> Result<Plan, PlanError> {
+    build_from(
+        spec,
+        &bundle.join("config.json"),
+        bundle,
+        id,
+        console_socket,
+    )
 }
 
 /// `build` for a spec parsed from `config_path` (e.g. the copy saved in the state directory):
@@ -253,8 +270,9 @@ pub fn build_from(
     let rootfs_propagation = match linux.rootfs_propagation().as_deref() {
         None | Some("") => None,
         Some(v) => Some(
-            mounts::parse_propagation(v)
-                .ok_or_else(|| PlanError::BadPropagation { value: v.to_string() })?,
+            mounts::parse_propagation(v).ok_or_else(|| PlanError::BadPropagation {
+                value: v.to_string(),
+            })?,
         ),
     };
 
@@ -277,7 +295,11 @@ pub fn build_from(
 
     let mut time_offsets = Vec::new();
     for (clock, off) in linux.time_offsets().iter().flatten() {
-        time_offsets.push((clock.clone(), off.secs().unwrap_or(0), off.nanosecs().unwrap_or(0)));
+        time_offsets.push((
+            clock.clone(),
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0),
+        ));
     }
     if !time_offsets.is_empty() && !namespaces.creates(Kind::Time) {
         return Err(PlanError::TimeOffsetsWithoutNs);

@@ -107,7 +107,10 @@ impl InitHandle {
 }
 
 /// One message from the init, with the descriptor it may carry (close-on-exec in our table).
-fn recv_with_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(usize, Option<OwnedFd>), ProcessError> {
+fn recv_with_fd(
+    sock: BorrowedFd<'_>,
+    buf: &mut [u8],
+) -> Result<(usize, Option<OwnedFd>), ProcessError> {
     let mut cmsg_buf = nix::cmsg_space!([std::os::fd::RawFd; 1]);
     loop {
         let mut iov = [IoSliceMut::new(buf)];
@@ -171,7 +174,13 @@ impl InitSide {
         let iov = [IoSlice::new(b"R")];
         let cmsg = [ControlMessage::ScmRights(&fds)];
         loop {
-            match sendmsg::<()>(self.sock.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None) {
+            match sendmsg::<()>(
+                self.sock.as_raw_fd(),
+                &iov,
+                &cmsg,
+                MsgFlags::MSG_NOSIGNAL,
+                None,
+            ) {
                 Err(nix::Error::EINTR) => continue,
                 _ => return,
             }

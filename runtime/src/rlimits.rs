@@ -51,7 +51,8 @@ pub fn plan(list: &[oci_spec::runtime::PosixRlimit]) -> Result<Vec<Rlimit>, Rlim
     list.iter()
         .map(|r| {
             let name = r.typ().to_string();
-            let resource = resource(&name).ok_or_else(|| RlimitError::Unknown { name: name.clone() })?;
+            let resource =
+                resource(&name).ok_or_else(|| RlimitError::Unknown { name: name.clone() })?;
             if r.soft() > r.hard() {
                 return Err(RlimitError::SoftAboveHard {
                     name,
@@ -93,16 +94,12 @@ pub fn apply(list: &[Rlimit]) -> Result<(), RlimitError> {
 mod tests {
     #[test]
     fn names_map_and_soft_above_hard_is_refused() {
-        let l: Vec<oci_spec::runtime::PosixRlimit> = serde_json::from_str(
-            r#"[{"type":"RLIMIT_NOFILE","soft":10,"hard":20}]"#,
-        )
-        .unwrap();
+        let l: Vec<oci_spec::runtime::PosixRlimit> =
+            serde_json::from_str(r#"[{"type":"RLIMIT_NOFILE","soft":10,"hard":20}]"#).unwrap();
         let p = super::plan(&l).unwrap();
         assert_eq!(p[0].resource, libc::RLIMIT_NOFILE as i32);
-        let bad: Vec<oci_spec::runtime::PosixRlimit> = serde_json::from_str(
-            r#"[{"type":"RLIMIT_NOFILE","soft":30,"hard":20}]"#,
-        )
-        .unwrap();
+        let bad: Vec<oci_spec::runtime::PosixRlimit> =
+            serde_json::from_str(r#"[{"type":"RLIMIT_NOFILE","soft":30,"hard":20}]"#).unwrap();
         assert!(super::plan(&bad).is_err());
     }
 }

@@ -77,12 +77,13 @@ pub fn prepare(plan: &Plan, cgroup_hierarchies: &[HierarchyMount]) -> Result<Own
         path: plan.rootfs.clone(),
         err,
     })?;
-    let root = syscalls::open(&plan.rootfs, libc::O_PATH | libc::O_DIRECTORY, 0).map_err(|err| {
-        RootfsError::OpenRoot {
-            path: plan.rootfs.clone(),
-            err,
-        }
-    })?;
+    let root =
+        syscalls::open(&plan.rootfs, libc::O_PATH | libc::O_DIRECTORY, 0).map_err(|err| {
+            RootfsError::OpenRoot {
+                path: plan.rootfs.clone(),
+                err,
+            }
+        })?;
 
     // Without a cgroup namespace of its own, a fresh cgroupfs would show the host's whole
     // hierarchy: bind the container's own cgroup directories instead, as runc does.
@@ -150,7 +151,13 @@ fn mount_cgroupfs(
     };
     let hierarchy = |path: &Path, h: &HierarchyMount| -> Result<OwnedFd, RootfsError> {
         if own_cgroupns {
-            return Ok(mounts::new_fs(path, &h.fstype, Some("cgroup"), &h.options, ro)?);
+            return Ok(mounts::new_fs(
+                path,
+                &h.fstype,
+                Some("cgroup"),
+                &h.options,
+                ro,
+            )?);
         }
         let rel = own_cgroup_path(&own, h).ok_or_else(|| RootfsError::OwnCgroupUnknown {
             path: path.to_path_buf(),
@@ -247,8 +254,14 @@ pub fn enter(plan: &Plan, root: OwnedFd, no_pivot: bool) -> Result<(), RootfsErr
     }
     drop(root);
     if no_pivot {
-        syscalls::mount(Some(Path::new(".")), Path::new("/"), None, libc::MS_MOVE, None)
-            .map_err(RootfsError::NoPivot)?;
+        syscalls::mount(
+            Some(Path::new(".")),
+            Path::new("/"),
+            None,
+            libc::MS_MOVE,
+            None,
+        )
+        .map_err(RootfsError::NoPivot)?;
         // SAFETY: static C string.
         if unsafe { libc::chroot(c".".as_ptr()) } != 0 {
             return Err(RootfsError::NoPivot(io::Error::last_os_error()));
@@ -260,8 +273,14 @@ pub fn enter(plan: &Plan, root: OwnedFd, no_pivot: bool) -> Result<(), RootfsErr
         })?;
         // The old root now sits on top of the new one at "."; make it a slave first so the
         // detach cannot propagate an unmount to the host, then lazily detach it.
-        syscalls::mount(None, Path::new("."), None, libc::MS_SLAVE | libc::MS_REC, None)
-            .map_err(RootfsError::DetachOldRoot)?;
+        syscalls::mount(
+            None,
+            Path::new("."),
+            None,
+            libc::MS_SLAVE | libc::MS_REC,
+            None,
+        )
+        .map_err(RootfsError::DetachOldRoot)?;
         syscalls::umount_detach(Path::new(".")).map_err(RootfsError::DetachOldRoot)?;
     }
     // SAFETY: static C string.
@@ -277,17 +296,22 @@ pub fn enter(plan: &Plan, root: OwnedFd, no_pivot: bool) -> Result<(), RootfsErr
 /// After pivot_root: sysctls, masked and read-only paths, shared propagation, read-only root.
 pub fn finish(plan: &Plan) -> Result<(), RootfsError> {
     sysctl::apply(&plan.sysctl)?;
-    let root = syscalls::open(Path::new("/"), libc::O_PATH | libc::O_DIRECTORY, 0).map_err(|err| {
-        RootfsError::OpenRoot {
-            path: PathBuf::from("/"),
-            err,
-        }
-    })?;
+    let root =
+        syscalls::open(Path::new("/"), libc::O_PATH | libc::O_DIRECTORY, 0).map_err(|err| {
+            RootfsError::OpenRoot {
+                path: PathBuf::from("/"),
+                err,
+            }
+        })?;
     masked_paths::make_readonly(root.as_fd(), &plan.readonly_paths)?;
     masked_paths::mask(root.as_fd(), &plan.masked_paths)?;
-    if let Some(p) = plan.rootfs_propagation.filter(|p| p.kind == libc::MS_SHARED) {
+    if let Some(p) = plan
+        .rootfs_propagation
+        .filter(|p| p.kind == libc::MS_SHARED)
+    {
         let flags = libc::MS_SHARED | if p.recursive { libc::MS_REC } else { 0 };
-        syscalls::mount(None, Path::new("/"), None, flags, None).map_err(RootfsError::Propagation)?;
+        syscalls::mount(None, Path::new("/"), None, flags, None)
+            .map_err(RootfsError::Propagation)?;
     }
     if plan.root_readonly {
         // Only the root mount itself: volumes mounted below keep their own mode.
@@ -310,7 +334,10 @@ mod tests {
         HierarchyMount {
             name: name.into(),
             fstype: fstype.into(),
-            options: opts.iter().map(|(k, v)| (k.to_string(), v.map(String::from))).collect(),
+            options: opts
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.map(String::from)))
+                .collect(),
         }
     }
 
@@ -321,7 +348,11 @@ mod tests {
         assert_eq!(own_cgroup_path(text, &cpu).as_deref(), Some("/a/cpu"));
         let mem = h("memory", "cgroup", &[("memory", None)]);
         assert_eq!(own_cgroup_path(text, &mem).as_deref(), Some("/a/mem"));
-        let sd = h("systemd", "cgroup", &[("xattr", None), ("name", Some("systemd"))]);
+        let sd = h(
+            "systemd",
+            "cgroup",
+            &[("xattr", None), ("name", Some("systemd"))],
+        );
         assert_eq!(own_cgroup_path(text, &sd).as_deref(), Some("/sd"));
         let v2 = h("", "cgroup2", &[]);
         assert_eq!(own_cgroup_path(text, &v2).as_deref(), Some("/v2"));

@@ -55,7 +55,11 @@ pub fn parse(s: &str) -> Result<i32, UnknownSignal> {
         return Ok(*n);
     }
     let rt = |base: i32, off: &str| -> Result<i32, UnknownSignal> {
-        let o: i32 = if off.is_empty() { 0 } else { off.parse().map_err(|_| bad())? };
+        let o: i32 = if off.is_empty() {
+            0
+        } else {
+            off.parse().map_err(|_| bad())?
+        };
         let n = base + o;
         if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&n) {
             Ok(n)

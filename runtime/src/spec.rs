@@ -7,9 +7,15 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     #[error("bundle {path}: {source}")]
-    Bundle { path: PathBuf, source: std::io::Error },
+    Bundle {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("reading {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: invalid config at line {line}, column {column}: {msg}")]
     Parse {
         path: PathBuf,

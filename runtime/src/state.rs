@@ -92,7 +92,11 @@ pub struct State {
 impl State {
     /// The OCI state document (`runc state` prints this shape).
     pub fn oci_json(&self, status: Status) -> serde_json::Value {
-        let pid = if status == Status::Stopped { 0 } else { self.pid };
+        let pid = if status == Status::Stopped {
+            0
+        } else {
+            self.pid
+        };
         serde_json::json!({
             "ociVersion": self.oci_version,
             "id": self.id,
@@ -275,7 +279,10 @@ impl ContainerDir {
 /// Writes a file by temp-file-and-rename in the same directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}", std::process::id()));
     let mut f = File::create(&tmp)?;
     f.write_all(bytes)?;

@@ -54,10 +54,18 @@ pub fn validate(key: &str, ns: &Namespaced) -> Result<(), SysctlError> {
         "kernel.shm_rmid_forced",
     ];
     if ipc_keys.contains(&k.as_str()) || k.starts_with("fs.mqueue.") {
-        return if ns.ipc { Ok(()) } else { deny("needs an IPC namespace") };
+        return if ns.ipc {
+            Ok(())
+        } else {
+            deny("needs an IPC namespace")
+        };
     }
     if k.starts_with("net.") {
-        return if ns.net { Ok(()) } else { deny("needs a network namespace") };
+        return if ns.net {
+            Ok(())
+        } else {
+            deny("needs a network namespace")
+        };
     }
     if k == "kernel.hostname" || k == "kernel.domainname" {
         return if ns.uts {
@@ -91,7 +99,8 @@ pub fn apply(list: &[(String, String)]) -> Result<(), SysctlError> {
             path: path.clone(),
             err,
         };
-        let fd = syscalls::openat2(proc.as_fd(), &rel, libc::O_WRONLY, 0, resolve).map_err(write_err)?;
+        let fd =
+            syscalls::openat2(proc.as_fd(), &rel, libc::O_WRONLY, 0, resolve).map_err(write_err)?;
         let magic = syscalls::fstatfs_magic(fd.as_fd()).map_err(write_err)?;
         if magic != PROC_SUPER_MAGIC {
             return Err(SysctlError::NotProcfs { path, magic });

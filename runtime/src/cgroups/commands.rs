@@ -28,7 +28,10 @@ pub enum CommandError {
     #[error("reading resources from {path}: {err}")]
     ReadResources { path: String, err: io::Error },
     #[error("parsing resources from {path}: {err}")]
-    ParseResources { path: String, err: serde_json::Error },
+    ParseResources {
+        path: String,
+        err: serde_json::Error,
+    },
     #[error("--{flag} {value:?}: {why}")]
     BadFlag {
         flag: &'static str,
@@ -132,7 +135,10 @@ fn filter_ps(text: &str, pids: &[i32]) -> Result<String, CommandError> {
         })?;
     let mut out = format!("{header}\n");
     for line in lines {
-        let pid = line.split_whitespace().nth(col).and_then(|p| p.parse::<i32>().ok());
+        let pid = line
+            .split_whitespace()
+            .nth(col)
+            .and_then(|p| p.parse::<i32>().ok());
         if pid.is_some_and(|p| pids.contains(&p)) {
             out.push_str(line);
             out.push('\n');
@@ -213,7 +219,7 @@ pub fn update_resources(f: &UpdateFlags) -> Result<LinuxResources, CommandError>
         Some(p) => read_resources(p)?,
         None => LinuxResources::default(),
     };
-    let mut mem = r.memory().clone().unwrap_or_default();
+    let mut mem = (*r.memory()).unwrap_or_default();
     let mut mem_set = r.memory().is_some();
     let sizes: [(&'static str, &Option<String>, fn(&mut LinuxMemory, i64)); 5] = [
         ("memory", &f.memory, |m, v| {
@@ -317,10 +323,19 @@ pub fn update(root: &Path, id: &str, f: &UpdateFlags) -> Result<(), CommandError
 /// state directory, else the bundle's).
 fn created_devices(state_dir: &Path, bundle: &Path) -> Option<Vec<LinuxDeviceCgroup>> {
     let saved = state_dir.join("config.json");
-    let path = if saved.exists() { saved } else { bundle.join("config.json") };
+    let path = if saved.exists() {
+        saved
+    } else {
+        bundle.join("config.json")
+    };
     let bytes = std::fs::read(&path).ok()?;
     let spec: oci_spec::runtime::Spec = serde_json::from_slice(&bytes).ok()?;
-    spec.linux().as_ref()?.resources().as_ref()?.devices().clone()
+    spec.linux()
+        .as_ref()?
+        .resources()
+        .as_ref()?
+        .devices()
+        .clone()
 }
 
 #[cfg(test)]
@@ -357,7 +372,10 @@ mod tests {
     fn ps_filter_by_pid_column() {
         let text = "UID PID PPID C STIME TTY TIME CMD\nroot 1 0 0 10:00 ? 00:00:01 init\nroot 42 1 0 10:00 ? 00:00:00 sleep 9\n";
         let out = filter_ps(text, &[42]).unwrap();
-        assert_eq!(out, "UID PID PPID C STIME TTY TIME CMD\nroot 42 1 0 10:00 ? 00:00:00 sleep 9\n");
+        assert_eq!(
+            out,
+            "UID PID PPID C STIME TTY TIME CMD\nroot 42 1 0 10:00 ? 00:00:00 sleep 9\n"
+        );
         assert!(filter_ps("A B\n", &[1]).is_err());
     }
 }

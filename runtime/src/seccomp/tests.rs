@@ -1058,7 +1058,10 @@ fn the_plan_picks_one_stage() {
         "listenerMetadata":"m","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_NOTIFY"}]}"#,
     ))
     .unwrap();
-    assert_eq!(notify.listener_path.as_deref(), Some(std::path::Path::new("/run/agent.sock")));
+    assert_eq!(
+        notify.listener_path.as_deref(),
+        Some(std::path::Path::new("/run/agent.sock"))
+    );
     assert_eq!(notify.listener_metadata.as_deref(), Some("m"));
     // Without no_new_privs: before the capability drop, NOTIFY or not.
     assert_eq!(plain.stage(false), Stage::BeforeCapabilityDrop);
@@ -1083,8 +1086,13 @@ fn install_for_does_nothing_at_other_stages() {
     ] {
         assert!(install_for(Some(&p), nnp, stage).unwrap().is_none());
     }
-    assert!(install_for(None, true, Stage::BeforeExec).unwrap().is_none());
-    assert!(sys(libc::SYS_getppid, [0; 6]).is_ok(), "a filter was loaded");
+    assert!(install_for(None, true, Stage::BeforeExec)
+        .unwrap()
+        .is_none());
+    assert!(
+        sys(libc::SYS_getppid, [0; 6]).is_ok(),
+        "a filter was loaded"
+    );
 }
 
 #[test]
