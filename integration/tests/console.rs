@@ -203,3 +203,44 @@ fn foreground_run_with_terminal_and_no_socket_proxies_the_pty() {
     assert!(o.stderr.contains("console"), "{o:?}");
     assert_nothing_left(&r, &b, &id2);
 }
+
+/// process.consoleSize reaches the pty before the workload starts: `stty size` inside reports
+/// it, and the master the receiver got has the same window size.
+#[test]
+fn console_size_is_applied_to_the_pty() {
+    let r = Root::new();
+    let mut b = Bundle::new(&["sh", "-c", "stty size; read x"]);
+    let _ = std::os::unix::fs::symlink("busybox", b.rootfs().join("bin/stty"));
+    b.edit(|c| {
+        c["process"]["terminal"] = serde_json::json!(true);
+        c["process"]["consoleSize"] = serde_json::json!({"height": 33, "width": 101});
+    });
+    let id = unique("console-size");
+    let sock = b.path().join("console.sock");
+    let l = UnixListener::bind(&sock).unwrap();
+    let receiver = std::thread::spawn(move || receive_master(&l));
+    r.rampart(&[
+        OsStr::new("create"),
+        OsStr::new("--console-socket"),
+        sock.as_os_str(),
+        OsStr::new("--bundle"),
+        b.path().as_os_str(),
+        OsStr::new(&id),
+    ])
+    .ok();
+    let (mut master, _name) = receiver.join().unwrap();
+    let mut ws = std::mem::MaybeUninit::<libc::winsize>::zeroed();
+    // SAFETY: TIOCGWINSZ fills the struct we own.
+    let rc = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGWINSZ, ws.as_mut_ptr()) };
+    assert_eq!(rc, 0);
+    // SAFETY: initialised above (zeroed, then filled by the kernel).
+    let ws = unsafe { ws.assume_init() };
+    assert_eq!((ws.ws_row, ws.ws_col), (33, 101));
+    r.rampart(&["start", &id]).ok();
+    master.write_all(b"done\n").unwrap();
+    let out = read_all(master);
+    assert!(out.contains("33 101"), "{out:?}");
+    assert!(r.wait_status(&id, "stopped", 10));
+    r.rampart(&["delete", &id]).ok();
+    assert_nothing_left(&r, &b, &id);
+}

@@ -37,6 +37,8 @@ pub enum ConsoleError {
     NotPtmx { magic: i64, major: u32, minor: u32 },
     #[error("unlocking the pty (TIOCSPTLCK): {0}")]
     Unlock(io::Error),
+    #[error("setting the pty's window size from process.consoleSize (TIOCSWINSZ): {0}")]
+    WindowSize(io::Error),
     #[error("getting the pty peer (TIOCGPTPEER): {0}")]
     Peer(io::Error),
     #[error("pty peer is not a devpts terminal (magic {magic:#x}, major {major})")]
@@ -101,8 +103,13 @@ fn ioctl_ptr(fd: BorrowedFd<'_>, req: libc::c_ulong, arg: &mut libc::c_int) -> i
 
 /// Inside the container (root entered): makes the pty, sends the master over `sock`, and makes
 /// the peer this process's controlling terminal and stdio. `bind_console`: also bind the peer
-/// onto /dev/console (the init does, exec'd processes do not).
-pub fn setup(sock: BorrowedFd<'_>, bind_console: bool) -> Result<(), ConsoleError> {
+/// onto /dev/console (the init does, exec'd processes do not). `size`: process.consoleSize as
+/// (rows, columns), set before the master leaves so the workload starts with it.
+pub fn setup(
+    sock: BorrowedFd<'_>,
+    bind_console: bool,
+    size: Option<(u16, u16)>,
+) -> Result<(), ConsoleError> {
     let master = syscalls::open(
         Path::new("/dev/pts/ptmx"),
         libc::O_RDWR | libc::O_NOCTTY | libc::O_NOFOLLOW,
@@ -135,6 +142,9 @@ pub fn setup(sock: BorrowedFd<'_>, bind_console: bool) -> Result<(), ConsoleErro
     ioctl_ptr(master.as_fd(), libc::TIOCGPTN, &mut n).map_err(ConsoleError::PtyNumber)?;
     let name = format!("/dev/pts/{n}");
 
+    if let Some((rows, cols)) = size {
+        set_window_size(master.as_fd(), rows, cols).map_err(ConsoleError::WindowSize)?;
+    }
     if bind_console {
         bind_onto_console(peer.as_fd())?;
     }
@@ -278,6 +288,21 @@ impl Drop for RawMode {
 }
 
 /// Copies the caller's window size onto the pty master.
+/// TIOCSWINSZ with the given rows and columns.
+fn set_window_size(fd: BorrowedFd<'_>, rows: u16, cols: u16) -> io::Result<()> {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ only reads the winsize struct we pass.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 pub fn copy_window_size(from: BorrowedFd<'_>, to: BorrowedFd<'_>) {
     let mut ws = std::mem::MaybeUninit::<libc::winsize>::zeroed();
     // SAFETY: TIOCGWINSZ fills the struct we own, TIOCSWINSZ reads it; failures (no terminal)

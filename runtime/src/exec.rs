@@ -659,7 +659,8 @@ fn run_process(plan: &Plan, sock: OwnedFd, console: Option<OwnedFd>, keep: u32) 
     }
     let result = (|| -> Result<(), String> {
         if let Some(c) = &console {
-            console::setup(c.as_fd(), false).map_err(|e| e.to_string())?;
+            console::setup(c.as_fd(), false, plan.process.console_size)
+                .map_err(|e| e.to_string())?;
         }
         let (exe, listener) =
             init::confine_keeping_listener(plan).map_err(|e: InitError| e.to_string())?;

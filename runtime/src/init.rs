@@ -217,7 +217,7 @@ fn setup(
     }
     rootfs::enter(plan, root, ctx.no_pivot)?;
     if let Some(sock) = &ctx.console {
-        console::setup(sock.as_fd(), true)?;
+        console::setup(sock.as_fd(), true, plan.process.console_size)?;
     }
     rootfs::finish(plan)?;
 

@@ -91,6 +91,8 @@ pub struct ProcessPlan {
     pub rlimits: Vec<Rlimit>,
     pub oom_score_adj: Option<i32>,
     pub terminal: bool,
+    /// process.consoleSize as (rows, columns): the pty's window size from the start.
+    pub console_size: Option<(u16, u16)>,
     /// Socket-activation descriptors (3..3+N) inherited from the caller's LISTEN_FDS; passed on
     /// with LISTEN_FDS/LISTEN_PID set for the process (0: none).
     pub listen_fds: u32,
@@ -145,6 +147,13 @@ impl ProcessPlan {
             rlimits: rlimits::plan(p.rlimits().as_deref().unwrap_or(&[]))?,
             oom_score_adj: p.oom_score_adj(),
             terminal: p.terminal().unwrap_or(false),
+            // Sizes beyond a u16 cannot be expressed by TIOCSWINSZ; clamp rather than wrap.
+            console_size: p.console_size().map(|b| {
+                (
+                    b.height().min(u16::MAX as u64) as u16,
+                    b.width().min(u16::MAX as u64) as u16,
+                )
+            }),
             listen_fds: 0,
             apparmor_profile: apparmor::plan(p.apparmor_profile().as_deref())?,
         })
