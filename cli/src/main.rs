@@ -8,7 +8,10 @@ use rampart::logging;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+// clap prints "rampart <VERSION>": the first line reads "rampart version X" like runc's, which is
+// what Docker's `info` parses (runtime name, then "version").
 const VERSION: &str = concat!(
+    "version ",
     env!("CARGO_PKG_VERSION"),
     "\ncommit: ",
     env!("RAMPART_COMMIT"),
@@ -16,8 +19,16 @@ const VERSION: &str = concat!(
 );
 
 #[derive(Parser)]
-#[command(name = "rampart", version = VERSION, about = "a minimal, secure OCI container runtime")]
+#[command(
+    name = "rampart",
+    version = VERSION,
+    disable_version_flag = true,
+    about = "a minimal, secure OCI container runtime"
+)]
 struct Cli {
+    /// Print the version (runc: --version, -v).
+    #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
+    version: Option<bool>,
     /// Root directory for container state (runc: --root).
     #[arg(long, global = true, default_value = "/run/rampart")]
     root: PathBuf,

@@ -413,7 +413,13 @@ fn version_names_version_spec_and_commit() {
     let o = r.rampart(&["--version"]);
     o.ok();
     let s = o.stdout;
-    assert!(s.contains(env!("CARGO_PKG_VERSION")), "{s}");
+    // runc's first line is "runc version X"; Docker's `info` parses that shape.
+    assert_eq!(
+        s.lines().next().unwrap_or(""),
+        concat!("rampart version ", env!("CARGO_PKG_VERSION")),
+        "{s}"
+    );
+    assert_eq!(r.rampart(&["-v"]).stdout, s, "-v is --version, as in runc");
     assert!(s.lines().any(|l| l.starts_with("spec: 1.")), "{s}");
     let commit = s
         .lines()
