@@ -2,7 +2,9 @@
 //!
 //! Order of calls at create: `Cgroup::open` (resolves the path for the driver, touches nothing) →
 //! `add` the init (creates the directories) → `apply` the resources, all before the init may
-//! continue. On v1, `add` and the default config's resources (device rules, a pids limit) are
+//! continue. On v2 with the cgroupfs driver, `prepare_for_clone` makes the directories before
+//! the clone instead and the init is cloned into the cgroup (clone3 CLONE_INTO_CGROUP), so `add`
+//! is skipped unless the kernel lacks that and the old order is taken. On v1, `add` and the default config's resources (device rules, a pids limit) are
 //! done here from a mount table read once per process; libcgroups' v1 manager, whose
 //! constructor re-reads mountinfo and /proc/self/cgroup once per controller, is only made for
 //! other resources and the later commands. v2 goes through libcgroups throughout. Later commands re-open the cgroup by the
@@ -65,6 +67,8 @@ pub enum CgroupError {
     CreateDir { path: PathBuf, err: std::io::Error },
     #[error("reading {path}: {err}")]
     Read { path: PathBuf, err: std::io::Error },
+    #[error("opening the cgroup directory {path}: {err}")]
+    OpenDir { path: PathBuf, err: std::io::Error },
     #[error("{path}: the parent cpuset is empty, nothing to inherit")]
     EmptyCpuset { path: PathBuf },
 }
@@ -248,6 +252,30 @@ fn cpuset_inherit(mount_point: &Path, dir: &Path, file: &str) -> Result<(), Cgro
         }
     }
     Ok(())
+}
+
+/// Where libcgroups' v2 manager finds the unified hierarchy.
+const V2_ROOT: &str = "/sys/fs/cgroup";
+
+/// `+name` for each controller in `root`'s cgroup.controllers that libcgroups' v2 manager
+/// enables when it makes a cgroup (others, e.g. rdma or misc, it leaves alone).
+fn v2_enableable_controllers(root: &Path) -> Result<Vec<String>, CgroupError> {
+    let path = root.join("cgroup.controllers");
+    let text = std::fs::read_to_string(&path).map_err(|err| CgroupError::Read { path, err })?;
+    Ok(text
+        .split_whitespace()
+        .filter(|c| matches!(*c, "cpu" | "cpuset" | "hugetlb" | "io" | "memory" | "pids"))
+        .map(|c| format!("+{c}"))
+        .collect())
+}
+
+/// Best effort, one write per controller as libcgroups does: one the parent lacks (or that
+/// is already on) must not stop the others; a limit needing a missing one fails when applied.
+fn v2_enable_controllers(dir: &Path, controllers: &[String]) {
+    let path = dir.join("cgroup.subtree_control");
+    for c in controllers {
+        let _ = write_existing(&path, &[c.as_str()]);
+    }
 }
 
 /// Writes each item with its own write(2) to an existing cgroup file (devices.allow takes one
@@ -486,6 +514,43 @@ impl Cgroup {
 
     pub fn layout(&self) -> Layout {
         self.layout
+    }
+
+    /// cgroup v2 with the cgroupfs driver: makes the cgroup before the init exists and returns
+    /// its directory open, for clone3(CLONE_INTO_CGROUP), so the init starts in it and `add`
+    /// (a migration) is not needed. What libcgroups' v2 `add_task` does first, in the same way:
+    /// a cgroup that exists is used as it is; otherwise the root's controllers (those
+    /// libcgroups drives) are enabled, best effort, in the root and in every new level above the
+    /// leaf, and the missing directories are made. None on v1/hybrid hosts and with the systemd
+    /// driver (systemd makes the scope), which keep the old order.
+    pub fn prepare_for_clone(&self) -> Result<Option<std::os::fd::OwnedFd>, CgroupError> {
+        if self.layout != Layout::V2 || self.config.systemd_cgroup {
+            return Ok(None);
+        }
+        let root = Path::new(V2_ROOT);
+        let leaf = root.join(relative(&self.path));
+        if !leaf.exists() {
+            let controllers = v2_enableable_controllers(root)?;
+            v2_enable_controllers(root, &controllers);
+            let mut current = root.to_path_buf();
+            let mut components = relative(&self.path).components().peekable();
+            while let Some(c) = components.next() {
+                current.push(c);
+                if !current.exists() {
+                    std::fs::create_dir(&current).map_err(|err| CgroupError::CreateDir {
+                        path: current.clone(),
+                        err,
+                    })?;
+                }
+                // A leaf with controllers in its subtree_control could not hold the init.
+                if components.peek().is_some() {
+                    v2_enable_controllers(&current, &controllers);
+                }
+            }
+        }
+        crate::syscalls::open(&leaf, libc::O_RDONLY | libc::O_DIRECTORY, 0)
+            .map(Some)
+            .map_err(|err| CgroupError::OpenDir { path: leaf, err })
     }
 
     pub fn add(&self, pid: i32) -> Result<(), CgroupError> {

@@ -177,16 +177,25 @@ fn create_in(
             _ => None,
         },
     };
-    let init = process::spawn_init(plan, &ctx)?;
+    // On cgroup v2 the cgroup is made first and the init cloned into it (no migration).
+    let cgroup_dir = match &cgroup {
+        Some(cg) => cg.prepare_for_clone()?,
+        None => None,
+    };
+    let init = process::spawn_init(plan, &ctx, cgroup_dir.as_ref().map(|d| d.as_fd()))?;
+    drop(cgroup_dir);
     drop(ctx);
     cleanup.pid = Some(init.pid);
 
     if plan.user_namespace() {
         userns::write_maps(init.pid, &plan.uid_maps, &plan.gid_maps)?;
     }
-    // libcgroups creates the directories when the first task is added, so resources come after.
+    // libcgroups creates the directories when the first task is added, so resources come after
+    // (an init cloned into its cgroup is there already).
     if let Some(cg) = &cgroup {
-        cg.add(init.pid)?;
+        if !init.in_cgroup {
+            cg.add(init.pid)?;
+        }
         if let Some(r) = &plan.resources {
             cg.apply(r)?;
         }

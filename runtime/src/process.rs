@@ -36,6 +36,8 @@ pub enum ProcessError {
 /// The runtime's end of a freshly cloned init.
 pub struct InitHandle {
     pub pid: i32,
+    /// The init was cloned straight into its cgroup (clone3 CLONE_INTO_CGROUP); it needs no move.
+    pub in_cgroup: bool,
     sock: OwnedFd,
 }
 
@@ -58,7 +60,15 @@ fn socketpair() -> Result<(OwnedFd, OwnedFd), ProcessError> {
 }
 
 /// Clones the init with the plan's namespaces. In the child this never returns.
-pub fn spawn_init(plan: &Plan, ctx: &InitContext) -> Result<InitHandle, ProcessError> {
+///
+/// With `cgroup` (a directory fd of the container's cgroup, cgroup v2 only) the init is cloned
+/// into it with clone3; on a kernel without clone3/CLONE_INTO_CGROUP it falls back to a plain
+/// clone and `in_cgroup` is false, so the caller moves the pid as before.
+pub fn spawn_init(
+    plan: &Plan,
+    ctx: &InitContext,
+    cgroup: Option<BorrowedFd<'_>>,
+) -> Result<InitHandle, ProcessError> {
     let (parent, child) = socketpair()?;
     // setns of a pid namespace changes only where our children go: join it just for the clone
     // and come back, so hooks the runtime runs later stay in the host's pid namespace.
@@ -72,7 +82,21 @@ pub fn spawn_init(plan: &Plan, ctx: &InitContext) -> Result<InitHandle, ProcessE
         }
         None => None,
     };
-    let pid = syscalls::clone_fork(plan.namespaces.clone_flags() as u64);
+    let flags = plan.namespaces.clone_flags() as u64;
+    let (pid, in_cgroup) = match cgroup {
+        Some(fd) => match syscalls::clone_into_cgroup(flags, fd) {
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ENOSYS | libc::EINVAL | libc::E2BIG)
+                ) =>
+            {
+                (syscalls::clone_fork(flags), false)
+            }
+            r => (r, true),
+        },
+        None => (syscalls::clone_fork(flags), false),
+    };
     if let Ok(0) = pid {
         drop(parent);
         init::run(plan, ctx, child);
@@ -82,7 +106,11 @@ pub fn spawn_init(plan: &Plan, ctx: &InitContext) -> Result<InitHandle, ProcessE
     }
     let pid = pid.map_err(ProcessError::Clone)?;
     drop(child);
-    Ok(InitHandle { pid, sock: parent })
+    Ok(InitHandle {
+        pid,
+        in_cgroup,
+        sock: parent,
+    })
 }
 
 impl InitHandle {

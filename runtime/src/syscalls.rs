@@ -354,6 +354,56 @@ pub fn clone_fork(flags: u64) -> io::Result<libc::pid_t> {
     check(r).map(|p| p as libc::pid_t)
 }
 
+/// The kernel's `struct clone_args` up to `cgroup` (CLONE_ARGS_SIZE_VER2, 88 bytes, Linux 5.7).
+#[repr(C)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// Like `clone_fork` (fork-like, SIGCHLD on exit, the child returns 0 here), but with clone3 and
+/// CLONE_INTO_CGROUP: the child starts in the cgroup `cgroup` is a directory fd of, so it never
+/// has to be migrated (a migration takes cgroup_threadgroup_rwsem for writing, which can wait a
+/// whole RCU grace period). Kernels without clone3 or CLONE_INTO_CGROUP answer ENOSYS, E2BIG or
+/// EINVAL; callers fall back to `clone_fork` and moving the pid.
+pub fn clone_into_cgroup(flags: u64, cgroup: BorrowedFd<'_>) -> io::Result<libc::pid_t> {
+    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    let args = CloneArgs {
+        flags: flags | CLONE_INTO_CGROUP,
+        pidfd: 0,
+        child_tid: 0,
+        parent_tid: 0,
+        exit_signal: libc::SIGCHLD as u64,
+        stack: 0,
+        stack_size: 0,
+        tls: 0,
+        set_tid: 0,
+        set_tid_size: 0,
+        cgroup: cgroup.as_raw_fd() as u64,
+    };
+    // SAFETY: `args` is a valid clone_args of the size passed, alive for the call (the kernel
+    // copies it in before the fork). With stack 0 and stack_size 0 the kernel duplicates the
+    // caller's stack like fork(2) and the child returns into this function, as with clone_fork;
+    // no pidfd/TID pointers or set_tid array are passed, so nothing is written to our memory.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    check(r).map(|p| p as libc::pid_t)
+}
+
 pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
     // SAFETY: plain syscall returning a new fd.
     let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
@@ -515,4 +565,53 @@ pub fn reset_signals() {
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and is async-signal-safe.
     unsafe { libc::_exit(code) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    /// The unified hierarchy of this host (pure v2, or the `unified` mount of a hybrid one).
+    fn v2_root() -> Option<&'static str> {
+        ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+            .into_iter()
+            .find(|r| Path::new(r).join("cgroup.controllers").exists())
+    }
+
+    #[test]
+    fn clone_into_cgroup_starts_the_child_in_that_cgroup() {
+        let Some(root) = v2_root() else {
+            eprintln!("no cgroup v2 hierarchy on this host; skipped");
+            return;
+        };
+        let name = format!("rampart-clone3-test-{}", std::process::id());
+        let dir = Path::new(root).join(&name);
+        if let Err(e) = std::fs::create_dir(&dir) {
+            eprintln!("cannot make {}: {e}; skipped (not root?)", dir.display());
+            return;
+        }
+        let fd = open(&dir, libc::O_RDONLY | libc::O_DIRECTORY, 0).expect("open cgroup dir");
+        let pid = clone_into_cgroup(0, fd.as_fd());
+        if let Ok(0) = pid {
+            // SAFETY: the child of a fork in a threaded process only exits.
+            unsafe { libc::_exit(0) };
+        }
+        let pid = match pid {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = std::fs::remove_dir(&dir);
+                panic!("clone3(CLONE_INTO_CGROUP): {e}");
+            }
+        };
+        // Read before reaping: a zombie still shows its cgroup.
+        let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+        let mut status = 0;
+        // SAFETY: `pid` is our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        let _ = std::fs::remove_dir(&dir);
+        let v2_line = cg.lines().find_map(|l| l.strip_prefix("0::"));
+        assert_eq!(v2_line, Some(format!("/{name}").as_str()), "{cg}");
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    }
 }
