@@ -99,7 +99,14 @@ fn create_with(o: &CreateOptions, foreground_terminal: bool) -> Result<Created, 
     let bundle = spec::bundle_dir(&o.bundle)?;
     let (spec, config_bytes) = spec::load_with_bytes(&bundle)?;
     let has_console = o.console_socket.is_some() || foreground_terminal;
-    let mut plan = plan::build(&spec, &bundle, &o.id, has_console)?;
+    let mut plan = plan::build(
+        &spec,
+        &bundle.join("config.json"),
+        &config_bytes,
+        &bundle,
+        &o.id,
+        has_console,
+    )?;
     plan.process.listen_fds = crate::exec::listen_fds_from_env();
     let joins = namespaces::open_joins(&plan.namespaces)?;
     let dir = ContainerDir::create(&o.root, &o.id)?;

@@ -179,7 +179,7 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
         source,
     })?;
     let spec = spec::parse(&config_path, &bytes)?;
-    let mut plan = plan::build_from(&spec, &config_path, &st.bundle, &o.id, true)?;
+    let mut plan = plan::build(&spec, &config_path, &bytes, &st.bundle, &o.id, true)?;
     let process = process_json(o, &spec)?;
     plan.process = ProcessPlan::from_oci(&process)?;
     plan.process.listen_fds = listen_fds_from_env();

@@ -61,8 +61,6 @@ pub const DEFAULT_POLICY_VALUE: &str = "default";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LandlockError {
-    #[error("reading {path} for process.landlock: {err}")]
-    ReadConfig { path: PathBuf, err: io::Error },
     #[error("{path}: process.landlock: {err}")]
     ParseConfig { path: PathBuf, err: String },
     #[error("process.landlock: {field}: unknown access right {name:?}")]
@@ -259,14 +257,9 @@ pub struct LandlockPlan {
     pub source: &'static str,
 }
 
-/// Reads `process` of a config.json as raw JSON: oci-spec does not know `process.landlock` (it
-/// is a proposal), so it is parsed beside oci-spec from the same file.
-pub fn read_raw_process(config_path: &Path) -> Result<Option<Value>, LandlockError> {
-    let path = config_path.to_path_buf();
-    let bytes = std::fs::read(&path).map_err(|err| LandlockError::ReadConfig {
-        path: path.clone(),
-        err,
-    })?;
+/// `process` of a config.json as raw JSON: oci-spec does not know `process.landlock` (it is a
+/// proposal), so it is parsed beside oci-spec from the same bytes (read once by the caller).
+pub fn raw_process(config_path: &Path, bytes: &[u8]) -> Result<Option<Value>, LandlockError> {
     // Only `process` becomes a Value: serde skips the rest of the file (mostly the seccomp
     // profile) without building it, which was about a quarter of create's user-space work.
     #[derive(serde::Deserialize)]
@@ -274,8 +267,8 @@ pub fn read_raw_process(config_path: &Path) -> Result<Option<Value>, LandlockErr
         process: Option<Value>,
     }
     let v: ProcessOnly =
-        serde_json::from_slice(&bytes).map_err(|e| LandlockError::ParseConfig {
-            path: path.clone(),
+        serde_json::from_slice(bytes).map_err(|e| LandlockError::ParseConfig {
+            path: config_path.to_path_buf(),
             err: e.to_string(),
         })?;
     Ok(v.process)

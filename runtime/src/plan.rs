@@ -198,27 +198,14 @@ impl Plan {
     }
 }
 
-/// Validates `spec` (from the bundle at `bundle`, already absolute) into a plan.
+/// Validates `spec` into a plan. `spec` was parsed from `config_bytes`, read from `config_path`
+/// (the bundle's config.json, or the copy saved in the state directory for exec); the fields
+/// oci-spec does not know (`process.landlock`) are taken from those same bytes. `bundle` is
+/// absolute.
 pub fn build(
     spec: &Spec,
-    bundle: &Path,
-    id: &str,
-    console_socket: bool,
-) -> Result<Plan, PlanError> {
-    build_from(
-        spec,
-        &bundle.join("config.json"),
-        bundle,
-        id,
-        console_socket,
-    )
-}
-
-/// `build` for a spec parsed from `config_path` (e.g. the copy saved in the state directory):
-/// the fields oci-spec does not know (`process.landlock`) are read from that same file.
-pub fn build_from(
-    spec: &Spec,
     config_path: &Path,
+    config_bytes: &[u8],
     bundle: &Path,
     id: &str,
     console_socket: bool,
@@ -329,7 +316,7 @@ pub fn build_from(
     };
 
     let annotations = spec.annotations().clone().unwrap_or_default();
-    let raw_process = landlock::read_raw_process(config_path)?;
+    let raw_process = landlock::raw_process(config_path, config_bytes)?;
     let landlock_config = match &raw_process {
         Some(p) => landlock::parse_process(p, config_path)?,
         None => None,
