@@ -187,13 +187,7 @@ fn send_master(
     master: BorrowedFd<'_>,
     name: &str,
 ) -> Result<(), ConsoleError> {
-    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
-    let fds = [master.as_raw_fd()];
-    let cmsg = [ControlMessage::ScmRights(&fds)];
-    let iov = [io::IoSlice::new(name.as_bytes())];
-    sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None)
-        .map_err(|e| ConsoleError::Send(e.into()))?;
-    Ok(())
+    syscalls::send_with_fd(sock, name.as_bytes(), master).map_err(ConsoleError::Send)
 }
 
 /// A new session whose controlling terminal is the peer, which becomes fds 0, 1 and 2.

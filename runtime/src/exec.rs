@@ -227,7 +227,7 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
     // SAFETY: initialised by sigfillset above.
     let set = unsafe { set.assume_init() };
 
-    let (parent, child) = socketpair()?;
+    let (parent, child) = syscalls::seqpacket_pair().map_err(ExecError::Socketpair)?;
     let child = above(child, keep)?;
     let lock_fd = dir.lock_fd();
     let joiner = syscalls::clone_fork(0).map_err(ExecError::Fork)?;
@@ -503,24 +503,6 @@ fn above(fd: OwnedFd, keep: u32) -> Result<OwnedFd, ExecError> {
     Ok(unsafe { OwnedFd::from_raw_fd(r) })
 }
 
-fn socketpair() -> Result<(OwnedFd, OwnedFd), ExecError> {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two descriptors socketpair returns.
-    let r = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    if r != 0 {
-        return Err(ExecError::Socketpair(io::Error::last_os_error()));
-    }
-    // SAFETY: both descriptors were just created and are owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
 enum Msg {
     Pid(i32),
     Error(String),
@@ -530,34 +512,8 @@ enum Msg {
 }
 
 fn read_msg(fd: BorrowedFd<'_>) -> Result<Msg, ExecError> {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let mut buf = vec![0u8; 8192];
-    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
-    let (n, passed) = loop {
-        let mut iov = [io::IoSliceMut::new(&mut buf)];
-        match recvmsg::<()>(
-            fd.as_raw_fd(),
-            &mut iov,
-            Some(&mut cmsg),
-            MsgFlags::MSG_CMSG_CLOEXEC,
-        ) {
-            Ok(m) => {
-                let mut passed = None;
-                for c in m.cmsgs().map_err(|e| ExecError::Sync(e.into()))? {
-                    if let ControlMessageOwned::ScmRights(fds) = c {
-                        for raw in fds {
-                            // SAFETY: SCM_RIGHTS installed this descriptor for us alone.
-                            let owned = unsafe { OwnedFd::from_raw_fd(raw) };
-                            passed.get_or_insert(owned);
-                        }
-                    }
-                }
-                break (m.bytes, passed);
-            }
-            Err(nix::Error::EINTR) => continue,
-            Err(e) => return Err(ExecError::Sync(e.into())),
-        }
-    };
+    let (n, passed) = syscalls::recv_with_fd(fd, &mut buf).map_err(ExecError::Sync)?;
     Ok(match buf[..n].split_first() {
         None => Msg::Eof,
         Some((b'L', _)) => match passed {
@@ -570,23 +526,6 @@ fn read_msg(fd: BorrowedFd<'_>) -> Result<Msg, ExecError> {
         Some((b'E', m)) => Msg::Error(String::from_utf8_lossy(m).into_owned()),
         Some(_) => return Err(ExecError::Sync(io::Error::from(io::ErrorKind::InvalidData))),
     })
-}
-
-fn send_listener(sock: BorrowedFd<'_>, listener: BorrowedFd<'_>) -> io::Result<()> {
-    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
-    let fds = [listener.as_raw_fd()];
-    let iov = [io::IoSlice::new(b"L")];
-    let cmsg = [ControlMessage::ScmRights(&fds)];
-    sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None)
-        .map(|_| ())
-        .map_err(io::Error::from)
-}
-
-fn send_error(sock: BorrowedFd<'_>, msg: &str) {
-    let mut m = vec![b'E'];
-    m.extend_from_slice(msg.as_bytes());
-    m.truncate(8000);
-    let _ = syscalls::write_all_fd(sock, &m);
 }
 
 fn reap(pid: i32) {
@@ -619,7 +558,7 @@ fn run_joiner(
 ) -> ! {
     for (k, path, fd) in joins {
         if let Err(err) = syscalls::setns(fd.as_fd(), k.flag()) {
-            send_error(
+            syscalls::send_error(
                 sock.as_fd(),
                 &format!(
                     "joining {} namespace {}: setns: {err}",
@@ -640,7 +579,7 @@ fn run_joiner(
             syscalls::exit_now(0);
         }
         Err(err) => {
-            send_error(
+            syscalls::send_error(
                 sock.as_fd(),
                 &format!("fork into the container's pid namespace: {err}"),
             );
@@ -665,13 +604,13 @@ fn run_process(plan: &Plan, sock: OwnedFd, console: Option<OwnedFd>, keep: u32) 
         let (exe, listener) =
             init::confine_keeping_listener(plan).map_err(|e: InitError| e.to_string())?;
         if let Some(l) = listener {
-            send_listener(sock.as_fd(), l.as_fd())
+            syscalls::send_with_fd(sock.as_fd(), b"L", l.as_fd())
                 .map_err(|e| format!("passing the seccomp listener: {e}"))?;
         }
         init::exec_workload(plan, &exe, keep - plan.process.listen_fds).map_err(|e| e.to_string())
     })();
     if let Err(m) = result {
-        send_error(sock.as_fd(), &m);
+        syscalls::send_error(sock.as_fd(), &m);
     }
     syscalls::exit_now(127)
 }

@@ -266,11 +266,10 @@ pub fn raw_process(config_path: &Path, bytes: &[u8]) -> Result<Option<Value>, La
     struct ProcessOnly {
         process: Option<Value>,
     }
-    let v: ProcessOnly =
-        serde_json::from_slice(bytes).map_err(|e| LandlockError::ParseConfig {
-            path: config_path.to_path_buf(),
-            err: e.to_string(),
-        })?;
+    let v: ProcessOnly = serde_json::from_slice(bytes).map_err(|e| LandlockError::ParseConfig {
+        path: config_path.to_path_buf(),
+        err: e.to_string(),
+    })?;
     Ok(v.process)
 }
 

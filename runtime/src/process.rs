@@ -12,10 +12,7 @@ use crate::namespaces::Kind;
 use crate::plan::Plan;
 use crate::syscalls;
 use std::io;
-use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-
-use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
@@ -41,24 +38,6 @@ pub struct InitHandle {
     sock: OwnedFd,
 }
 
-fn socketpair() -> Result<(OwnedFd, OwnedFd), ProcessError> {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two descriptors socketpair returns.
-    let r = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    if r != 0 {
-        return Err(ProcessError::Socketpair(io::Error::last_os_error()));
-    }
-    // SAFETY: both descriptors were just created and are owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
 /// Clones the init with the plan's namespaces. In the child this never returns.
 ///
 /// With `cgroup` (a directory fd of the container's cgroup, cgroup v2 only) the init is cloned
@@ -69,7 +48,7 @@ pub fn spawn_init(
     ctx: &InitContext,
     cgroup: Option<BorrowedFd<'_>>,
 ) -> Result<InitHandle, ProcessError> {
-    let (parent, child) = socketpair()?;
+    let (parent, child) = syscalls::seqpacket_pair().map_err(ProcessError::Socketpair)?;
     // setns of a pid namespace changes only where our children go: join it just for the clone
     // and come back, so hooks the runtime runs later stay in the host's pid namespace.
     let pid_join = ctx.joins.iter().find(|(k, _, _)| *k == Kind::Pid);
@@ -121,7 +100,8 @@ impl InitHandle {
         msg.extend_from_slice(&self.pid.to_le_bytes());
         syscalls::write_all_fd(self.sock.as_fd(), &msg).map_err(ProcessError::Sync)?;
         let mut buf = vec![0u8; 8192];
-        let (n, fd) = recv_with_fd(self.sock.as_fd(), &mut buf)?;
+        let (n, fd) =
+            syscalls::recv_with_fd(self.sock.as_fd(), &mut buf).map_err(ProcessError::Sync)?;
         match buf[..n].split_first() {
             Some((b'R', _)) => Ok(fd),
             Some((b'E', m)) => Err(ProcessError::Init(String::from_utf8_lossy(m).into_owned())),
@@ -131,46 +111,6 @@ impl InitHandle {
 
     pub fn raw_sock(&self) -> i32 {
         self.sock.as_raw_fd()
-    }
-}
-
-/// One message from the init, with the descriptor it may carry (close-on-exec in our table).
-fn recv_with_fd(
-    sock: BorrowedFd<'_>,
-    buf: &mut [u8],
-) -> Result<(usize, Option<OwnedFd>), ProcessError> {
-    let mut cmsg_buf = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    loop {
-        let mut iov = [IoSliceMut::new(buf)];
-        let msg = match recvmsg::<()>(
-            sock.as_raw_fd(),
-            &mut iov,
-            Some(&mut cmsg_buf),
-            MsgFlags::MSG_CMSG_CLOEXEC,
-        ) {
-            Ok(m) => m,
-            Err(nix::Error::EINTR) => continue,
-            Err(e) => return Err(ProcessError::Sync(e.into())),
-        };
-        let mut fd = None;
-        for c in msg.cmsgs().map_err(|e| ProcessError::Sync(e.into()))? {
-            if let ControlMessageOwned::ScmRights(fds) = c {
-                for raw in fds {
-                    // SAFETY: SCM_RIGHTS just installed `raw` in our table; nothing else owns it.
-                    let owned = unsafe { OwnedFd::from_raw_fd(raw) };
-                    // Keep the first; any extra one is closed when `owned` drops.
-                    if fd.is_none() {
-                        fd = Some(owned);
-                    }
-                }
-            }
-        }
-        if msg.flags.contains(MsgFlags::MSG_CTRUNC) {
-            return Err(ProcessError::Sync(io::Error::other(
-                "control message from the init was truncated",
-            )));
-        }
-        return Ok((msg.bytes, fd));
     }
 }
 
@@ -198,27 +138,10 @@ impl InitSide {
             let _ = syscalls::write_all_fd(self.sock.as_fd(), b"R");
             return;
         };
-        let fds = [fd.as_raw_fd()];
-        let iov = [IoSlice::new(b"R")];
-        let cmsg = [ControlMessage::ScmRights(&fds)];
-        loop {
-            match sendmsg::<()>(
-                self.sock.as_raw_fd(),
-                &iov,
-                &cmsg,
-                MsgFlags::MSG_NOSIGNAL,
-                None,
-            ) {
-                Err(nix::Error::EINTR) => continue,
-                _ => return,
-            }
-        }
+        let _ = syscalls::send_with_fd(self.sock.as_fd(), b"R", fd);
     }
 
     pub fn fail(&self, msg: &str) {
-        let mut m = vec![b'E'];
-        m.extend_from_slice(msg.as_bytes());
-        m.truncate(8000);
-        let _ = syscalls::write_all_fd(self.sock.as_fd(), &m);
+        syscalls::send_error(self.sock.as_fd(), msg);
     }
 }
