@@ -64,6 +64,21 @@ pub fn open_null(root: BorrowedFd<'_>) -> Result<OwnedFd, MaskError> {
     Ok(fd)
 }
 
+/// Opens `path` inside the root; `None` when it does not exist (the runtime spec lets masked and
+/// read-only paths be absent).
+fn open_existing(root: BorrowedFd<'_>, path: &Path) -> Result<Option<OwnedFd>, MaskError> {
+    match paths::open_in_root(root, path) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(PathError::Resolve { source, .. }) if source.raw_os_error() == Some(libc::ENOENT) => {
+            Ok(None)
+        }
+        Err(err) => Err(MaskError::Resolve {
+            path: path.to_path_buf(),
+            err,
+        }),
+    }
+}
+
 /// Hides each path: /dev/null over files, an empty read-only tmpfs over directories.
 /// Paths that do not exist are skipped, as the runtime spec allows.
 pub fn mask(root: BorrowedFd<'_>, list: &[PathBuf]) -> Result<(), MaskError> {
@@ -72,19 +87,8 @@ pub fn mask(root: BorrowedFd<'_>, list: &[PathBuf]) -> Result<(), MaskError> {
     }
     let null = open_null(root)?;
     for path in list {
-        let target = match paths::open_in_root(root, path) {
-            Ok(fd) => fd,
-            Err(PathError::Resolve { source, .. })
-                if source.raw_os_error() == Some(libc::ENOENT) =>
-            {
-                continue
-            }
-            Err(err) => {
-                return Err(MaskError::Resolve {
-                    path: path.clone(),
-                    err,
-                })
-            }
+        let Some(target) = open_existing(root, path)? else {
+            continue;
         };
         let is_dir = paths::is_dir(target.as_fd()).map_err(|err| MaskError::Mount {
             path: path.clone(),
@@ -121,19 +125,8 @@ pub fn mask(root: BorrowedFd<'_>, list: &[PathBuf]) -> Result<(), MaskError> {
 /// Re-binds each path onto itself read-only (with nosuid, nodev, noexec), recursively.
 pub fn make_readonly(root: BorrowedFd<'_>, list: &[PathBuf]) -> Result<(), MaskError> {
     for path in list {
-        let target = match paths::open_in_root(root, path) {
-            Ok(fd) => fd,
-            Err(PathError::Resolve { source, .. })
-                if source.raw_os_error() == Some(libc::ENOENT) =>
-            {
-                continue
-            }
-            Err(err) => {
-                return Err(MaskError::Resolve {
-                    path: path.clone(),
-                    err,
-                })
-            }
+        let Some(target) = open_existing(root, path)? else {
+            continue;
         };
         let ro = |err| MaskError::Readonly {
             path: path.clone(),
