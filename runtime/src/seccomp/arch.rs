@@ -28,15 +28,21 @@ pub(crate) enum Abi {
 impl Abi {
     /// The syscall number `name` has in this ABI (x32 numbers include `X32_SYSCALL_BIT`).
     pub(crate) fn number(self, name: &str) -> Option<u32> {
-        let table = match self {
-            Abi::X86_64 => tables::X86_64,
-            Abi::X32 => tables::X32,
-            Abi::I386 => tables::I386,
+        let find = |table: &[(&str, u32)]| {
+            table
+                .binary_search_by(|(n, _)| (*n).cmp(name))
+                .ok()
+                .map(|i| table[i].1)
         };
-        let nr = table
-            .binary_search_by(|(n, _)| (*n).cmp(name))
-            .ok()
-            .map(|i| table[i].1)?;
+        let nr = match self {
+            Abi::X86_64 => find(tables::X86_64)?,
+            Abi::I386 => find(tables::I386)?,
+            Abi::X32 => match find(tables::X32_OWN) {
+                Some(nr) => nr,
+                None if tables::X32_ABSENT.binary_search(&name).is_ok() => return None,
+                None => find(tables::X86_64)?,
+            },
+        };
         Some(if self == Abi::X32 {
             nr | X32_SYSCALL_BIT
         } else {

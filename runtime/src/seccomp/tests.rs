@@ -107,10 +107,14 @@ fn tables_are_sorted_and_known_numbers_match() {
     for t in [
         super::tables::X86_64,
         super::tables::I386,
-        super::tables::X32,
+        super::tables::X32_OWN,
     ] {
         assert!(t.windows(2).all(|w| w[0].0 < w[1].0), "table not sorted");
     }
+    assert!(
+        super::tables::X32_ABSENT.windows(2).all(|w| w[0] < w[1]),
+        "table not sorted"
+    );
     assert_eq!(nr64("getpid"), libc::SYS_getpid as u32);
     assert_eq!(nr64("clone3"), libc::SYS_clone3 as u32);
     assert_eq!(nr64("mseal"), 462);
