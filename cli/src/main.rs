@@ -638,6 +638,22 @@ fn main() -> ExitCode {
         eprintln!("rampart: opening log file: {e}");
         return ExitCode::from(1);
     }
+    // create, run and exec make processes that enter the container: they must run from a binary
+    // the container cannot write (CVE-2019-5736). This re-execs (keeping the pid and every
+    // inherited descriptor) unless the binary already is one.
+    if matches!(
+        cli.command,
+        Command::Create(_) | Command::Run { .. } | Command::Exec(_)
+    ) {
+        if let Err(e) = rampart::sealed_binary::ensure() {
+            let msg = e.to_string();
+            logging::error(&msg);
+            if !logging::logs_to_stderr() {
+                eprintln!("rampart: {msg}");
+            }
+            return ExitCode::from(1);
+        }
+    }
     match run(&cli) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(msg) => {

@@ -9,6 +9,8 @@
 //! - `capabilities`, `identity`, `rlimits`, `sysctl`, `seccomp`: confinement of the process.
 //! - `landlock`, `apparmor`: LSM confinement, prepared in the init and enforced right before exec.
 //! - `hooks`: OCI hooks; `logging`: runc-compatible logs; `default_spec`: `rampart spec`.
+//! - `sealed_binary`: create, run and exec re-exec from a read-only clone or sealed memfd of the
+//!   runtime binary before any container process exists (CVE-2019-5736).
 //! - `syscalls`: the only place with raw syscalls (unsafe, each with a SAFETY note).
 
 pub mod apparmor;
@@ -35,6 +37,7 @@ pub mod plan;
 pub mod process;
 pub mod rlimits;
 pub mod rootfs;
+pub mod sealed_binary;
 pub mod seccomp;
 pub mod signals;
 pub mod spec;

@@ -424,6 +424,92 @@ pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> io::Result<()> {
     check(r).map(|_| ())
 }
 
+// ---- the runtime's own binary (see sealed_binary.rs) ------------------------------------------
+
+/// memfd_create(2) with MFD_CLOEXEC and MFD_ALLOW_SEALING, asking for an executable memfd
+/// (MFD_EXEC, Linux 6.3, needed where vm.memfd_noexec is set); a kernel that does not know the flag
+/// answers EINVAL and gets the call again without it (its memfds are always executable).
+pub fn memfd_create_exec(name: &CStr) -> io::Result<OwnedFd> {
+    const MFD_EXEC: libc::c_uint = 0x10;
+    let base = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    // SAFETY: valid C string; the kernel returns a new fd.
+    let r = unsafe { libc::syscall(libc::SYS_memfd_create, name.as_ptr(), base | MFD_EXEC) };
+    match owned(r) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            // SAFETY: as above.
+            let r = unsafe { libc::syscall(libc::SYS_memfd_create, name.as_ptr(), base) };
+            owned(r)
+        }
+        r => r,
+    }
+}
+
+/// sendfile(2) of `len` bytes from the start of `from` to `to`, in as many calls as it takes.
+pub fn sendfile_all(to: BorrowedFd<'_>, from: BorrowedFd<'_>, len: u64) -> io::Result<()> {
+    let mut off: libc::off_t = 0;
+    while (off as u64) < len {
+        let left = (len - off as u64).min(1 << 30) as usize;
+        // SAFETY: both fds are open; `off` is a valid pointer the kernel advances.
+        let n = unsafe { libc::sendfile(to.as_raw_fd(), from.as_raw_fd(), &mut off, left) };
+        match n {
+            n if n > 0 => {}
+            0 => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+            _ => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// fcntl(F_ADD_SEALS).
+pub fn add_seals(fd: BorrowedFd<'_>, seals: i32) -> io::Result<()> {
+    // SAFETY: F_ADD_SEALS takes an integer argument.
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) };
+    check(r as libc::c_long).map(|_| ())
+}
+
+/// fcntl(F_GET_SEALS): the seals of a memfd; EINVAL for a file that cannot be sealed.
+pub fn get_seals(fd: BorrowedFd<'_>) -> io::Result<i32> {
+    // SAFETY: F_GET_SEALS takes no argument.
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) };
+    check(r as libc::c_long).map(|s| s as i32)
+}
+
+/// fstatvfs(3): whether the mount `fd` lives on is read-only.
+pub fn on_read_only_mount(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    // SAFETY: zeroed statvfs is a valid out-buffer.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer for the call.
+    let r = unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) };
+    check(r as libc::c_long)?;
+    Ok(st.f_flag & libc::ST_RDONLY != 0)
+}
+
+/// execveat(fd, "", argv, envp, AT_EMPTY_PATH): runs the file `fd` refers to (an O_PATH fd from
+/// open_tree works too). Only returns on failure.
+pub fn execveat_fd(fd: BorrowedFd<'_>, argv: &[CString], envp: &[CString]) -> io::Error {
+    let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
+    a.push(std::ptr::null());
+    let mut e: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
+    e.push(std::ptr::null());
+    // SAFETY: argv and envp are NULL-terminated arrays of C strings that outlive the call.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            a.as_ptr(),
+            e.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    io::Error::last_os_error()
+}
+
 /// Marks every descriptor from `first` up close-on-exec (close_range with CLOSE_RANGE_CLOEXEC),
 /// so nothing the runtime holds leaks into the workload.
 pub fn cloexec_from(first: u32) -> io::Result<()> {
