@@ -6,6 +6,12 @@
 #
 # usage: bench/run.sh --rampart PATH [--runc PATH] [--crun PATH|none] [--runs N]
 #                     [--concurrent N] [--sequential N] [--out FILE] [--quick]
+#                     [--also NAME=PATH]...
+#
+# rampart is measured twice: as root takes it (create, run and exec re-exec from a read-only
+# clone of the binary, CVE-2019-5736) and as "rampart-memfd", the sealed-memfd copy a caller
+# without CAP_SYS_ADMIN gets (RAMPART_SEALED_BINARY=memfd). --also adds another binary as a
+# column, e.g. a build from before a change, to see what the change costs in the same run.
 #
 # Every runtime gets a private --root and its own container ids; all of it lives in a temp dir
 # that is removed at the end (containers are force-deleted first, also on failure or ^C).
@@ -27,6 +33,7 @@ CONCURRENT=50
 SEQUENTIAL=100
 OUT=""
 QUICK=0
+ALSO=()
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -38,6 +45,7 @@ while [ $# -gt 0 ]; do
         --sequential) SEQUENTIAL=${2:-}; shift 2 || die "--sequential needs a value" ;;
         --out) OUT=${2:-}; shift 2 || die "--out needs a value" ;;
         --quick) QUICK=1; shift ;;
+        --also) ALSO+=("${2:-}"); shift 2 || die "--also needs NAME=PATH" ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument: $1" ;;
     esac
@@ -89,6 +97,11 @@ trap 'log "interrupted"; exit 3' INT TERM HUP
 
 add_runtime() { NAMES+=("$1"); BIN[$1]=$2; ROOT[$1]=$WORK/root-$1; mkdir -p "${ROOT[$1]}"; }
 add_runtime rampart "$RAMPART"
+add_runtime rampart-memfd "$RAMPART"
+for a in "${ALSO[@]}"; do
+    [ -x "${a#*=}" ] && [ "${a%%=*}" != "$a" ] || die "--also $a: want NAME=PATH of an executable"
+    add_runtime "${a%%=*}" "${a#*=}"
+done
 add_runtime runc "$RUNC"
 
 # ---------------------------------------------------------------- bundles
@@ -185,6 +198,7 @@ HAS_EXEC=()
 for n in "${NAMES[@]}"; do
     R=$(rtcmd "$n")
     id=b$$-$n
+    if [ "$n" = rampart-memfd ]; then export RAMPART_SEALED_BINARY=memfd; else unset RAMPART_SEALED_BINARY; fi
     log "$n: run, create, start, delete of /bin/true"
     hf run "$n" "$RUNS" "$R run --bundle $B_TRUE $id-run"
     hf create "$n" "$RUNS" "$R create --bundle $B_TRUE $id-c" "$R delete --force $id-c"
@@ -269,6 +283,8 @@ for n in "${NAMES[@]}"; do
     done
 done
 
+unset RAMPART_SEALED_BINARY
+
 # The floor: the same namespaces made by unshare(1), chroot into the rootfs, exec /bin/true.
 NS_FLAGS=$(jq -r '[.linux.namespaces[].type
     | {pid:"--pid", network:"--net", ipc:"--ipc", uts:"--uts", mount:"--mount",
@@ -342,6 +358,10 @@ DYNAMIC_BIN=$REPO/target/release/rampart
     echo
     echo "floor (unshare --fork $NS_FLAGS --root=rootfs /bin/true): $(ms "${MEAN[floor|run]}")"
     echo "rampart run / floor: $(ratio "${MEAN[run|rampart]}" "${MEAN[floor|run]}"); runc run / floor: $(ratio "${MEAN[run|runc]}" "${MEAN[floor|run]}")$( [ -n "${BIN[crun]:-}" ] && echo "; crun run / floor: $(ratio "${MEAN[run|crun]}" "${MEAN[floor|run]}")")"
+    for n in "${NAMES[@]}"; do
+        case "$n" in rampart|runc|crun) continue ;; esac
+        echo "$n / runc: run $(ratio "${MEAN[run|$n]:-}" "${MEAN[run|runc]:-}"), create $(ratio "${MEAN[create|$n]:-}" "${MEAN[create|runc]:-}"), exec $(ratio "${MEAN[exec|$n]:-}" "${MEAN[exec|runc]:-}"), peak RSS of create $(ratio "${MEAN[rss_create|$n]:-}" "${MEAN[rss_create|runc]:-}"); rampart / $n: run $(ratio "${MEAN[run|rampart]:-}" "${MEAN[run|$n]:-}"), exec $(ratio "${MEAN[exec|rampart]:-}" "${MEAN[exec|$n]:-}")"
+    done
     for b in "$STATIC_BIN" "$DYNAMIC_BIN"; do
         if [ -x "$b" ] && [ "$b" != "$RAMPART" ]; then
             echo "other rampart build ($b): $(( $(bin_size "$b") / 1024 )) KiB $(linkage "$b")"

@@ -602,12 +602,44 @@ fn cgroup_cmd(r: Result<(), rampart::cgroups::commands::CommandError>) -> Result
     r.map(|_| 0).map_err(|e| e.to_string())
 }
 
+/// Whether the first positional argument (the subcommand) is create, run or exec, skipping the
+/// global flags and the values of those that take one. Only a shortcut: a command line this
+/// misreads is still caught by the check after clap has parsed it.
+fn names_a_container_command() -> bool {
+    const GLOBAL_WITH_VALUE: &[&str] = &[
+        "--root",
+        "--log",
+        "--log-format",
+        "--cgroup-manager",
+        "--criu",
+    ];
+    let mut args = std::env::args_os().skip(1);
+    while let Some(a) = args.next() {
+        let Some(a) = a.to_str() else {
+            return false;
+        };
+        if GLOBAL_WITH_VALUE.contains(&a) {
+            args.next();
+        } else if !a.starts_with('-') {
+            return matches!(a, "create" | "run" | "exec");
+        }
+    }
+    false
+}
+
 fn main() -> ExitCode {
     // Before anything can enter a container namespace: nobody inside may open this process's
     // /proc/<pid>/exe, mem or fds (CVE-2019-5736). The flag is inherited by the cloned init and
     // reset by the kernel when it execs the workload.
     // SAFETY: PR_SET_DUMPABLE takes an integer argument.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) };
+    // The re-exec from a sealed binary (below) happens before clap parses anything when the
+    // command line plainly names create, run or exec: the re-executed process parses once, so
+    // the defense costs one execve, not a second parse. An error here is not reported: the check
+    // after parsing tries again and reports it through the log.
+    if names_a_container_command() {
+        let _ = rampart::sealed_binary::ensure();
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -4,9 +4,10 @@
 //! mount table, the runtime binary. Victims are files the test made itself (or a harmless sysctl
 //! it restores), so a missing defense damages nothing that matters.
 //!
-//! CVE-2019-5736 is reproduced against a container's init waiting in `created` (the runtime's
-//! image, reachable from a hostile container sharing its pid namespace); the same attack during
-//! `rampart exec` has a window too short to hit deterministically and is not tested here.
+//! CVE-2019-5736: the test here checks one layer, PR_SET_DUMPABLE (a container's init waiting in
+//! `created` is still the runtime and must not be reachable through /proc/<pid>/exe). The attack
+//! itself, with the image making a container process execute /proc/self/exe (symlink, `#!`,
+//! args; init and exec; static and dynamic builds), is in cve_2019_5736.rs.
 
 use rampart_integration::*;
 use serde_json::{json, Value};

@@ -113,7 +113,11 @@ pub fn ensure() -> Result<(), SealError> {
             })
         }
     };
-    let clone = if force_memfd { None } else { read_only_clone() };
+    let clone = if force_memfd {
+        None
+    } else {
+        read_only_clone(&exe)
+    };
     let (fd, method) = match clone {
         Some(fd) => (fd, "read-only clone"),
         None => (sealed_memfd(&exe)?, "sealed memfd"),
@@ -141,10 +145,10 @@ pub fn protection(exe: &OwnedFd) -> Result<Option<Protection>, SealError> {
 /// A detached, read-only bind mount of the binary, as an O_PATH fd to execveat. None when the
 /// caller may not make one (EPERM without CAP_SYS_ADMIN) or the kernel lacks the mount API: the
 /// memfd path needs neither.
-fn read_only_clone() -> Option<OwnedFd> {
-    let cwd = std::fs::File::open("/").ok()?;
+fn read_only_clone(exe: &OwnedFd) -> Option<OwnedFd> {
+    // The path is absolute: the directory fd open_tree wants is not used; any will do.
     let fd = syscalls::open_tree(
-        cwd.as_fd(),
+        exe.as_fd(),
         Path::new("/proc/self/exe"),
         syscalls::OPEN_TREE_CLONE,
     )
