@@ -90,13 +90,15 @@ pub enum Protection {
 /// already does, re-execs (and never returns) otherwise.
 pub fn ensure() -> Result<(), SealError> {
     let mark = std::env::var_os(REEXEC_MARK);
-    if mark.is_some() {
-        // Single-threaded here (see the module doc): nothing reads the environment concurrently.
-        std::env::remove_var(REEXEC_MARK);
-    }
     let exe = syscalls::open(Path::new("/proc/self/exe"), libc::O_RDONLY, 0)
         .map_err(SealError::OpenSelf)?;
     if protection(&exe)?.is_some() {
+        if mark.is_some() {
+            // Single-threaded here (see the module doc): nothing reads the environment
+            // concurrently. On failure the mark stays, so a second call fails too instead of
+            // re-executing again.
+            std::env::remove_var(REEXEC_MARK);
+        }
         return Ok(());
     }
     if let Some(method) = mark {
