@@ -33,6 +33,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use crate::logging;
 
@@ -71,6 +72,10 @@ pub enum CgroupError {
     OpenDir { path: PathBuf, err: std::io::Error },
     #[error("{path}: the parent cpuset is empty, nothing to inherit")]
     EmptyCpuset { path: PathBuf },
+    #[error("cgroup {path} already holds {count} process(es): a container is not put in a populated cgroup, which its delete would take down with it (runc 1.1 warns that this will be refused, later runc refuses it); name an empty or new cgroup in linux.cgroupsPath")]
+    Populated { path: PathBuf, count: usize },
+    #[error("removing the cgroup directory {path}: {err}")]
+    RemoveDir { path: PathBuf, err: std::io::Error },
 }
 
 /// How the CLI asked for cgroups to be handled.
@@ -144,6 +149,87 @@ const V1_DEFAULT_DEVICE_RULES: [&str; 12] = [
     "c 5:2 rwm",
     "c 10:200 rwm",
 ];
+
+/// The resources a container's cgroup gets at create, whatever the config says: the device rules
+/// start from deny-all (a new v1 cgroup inherits its parent's list, "a *:* rwm" below the host
+/// root, and a v2 cgroup without a program allows every device), then the config's own rules,
+/// then the standard allow list (`V1_DEFAULT_DEVICE_RULES` on v1, libcgroups' on v2), the order
+/// runc applies them in. With no resources at all the device rules are still written.
+pub fn resources_at_create(config: Option<&LinuxResources>) -> LinuxResources {
+    let mut r = config.cloned().unwrap_or_default();
+    let mut devices = vec![oci_spec::runtime::LinuxDeviceCgroup::default()];
+    devices[0].set_allow(false).set_access(Some("rwm".into()));
+    devices.extend(r.devices().iter().flatten().cloned());
+    r.set_devices(Some(devices));
+    r
+}
+
+/// Processes in `dir` and in every cgroup below it (0 when `dir` does not exist).
+fn procs_below(dir: &Path) -> usize {
+    let here = std::fs::read_to_string(dir.join("cgroup.procs"))
+        .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count())
+        .unwrap_or(0);
+    let below: usize = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| procs_below(&e.path()))
+                .sum()
+        })
+        .unwrap_or(0);
+    here + below
+}
+
+/// Host pids in the cgroup's directory of every hierarchy mounted under /sys/fs/cgroup (a
+/// process may sit in one hierarchy's directory only).
+pub fn procs(path: &Path) -> Vec<i32> {
+    let mut out = Vec::new();
+    for h in container_mounts() {
+        let f = Path::new("/sys/fs/cgroup")
+            .join(&h.name)
+            .join(relative(path))
+            .join("cgroup.procs");
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        for pid in text.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            if !out.contains(&pid) {
+                out.push(pid);
+            }
+        }
+    }
+    out
+}
+
+/// Removes the directories a create made (`dirs` parents first, as `Cgroup::dirs_to_make` lists
+/// them), children first. The leaves (the container's cgroup itself) get up to 2 s to empty: the
+/// container's processes were just killed and the kernel frees a cgroup only once they are
+/// gone. A made parent that is busy holds someone else's cgroup now and is left alone, as is a
+/// directory that no longer exists (a retried delete, a create killed before its mkdir).
+pub fn remove_made(path: &Path, dirs: &[PathBuf]) -> Result<(), CgroupError> {
+    let leaf = relative(path);
+    for dir in dirs.iter().rev() {
+        let is_leaf = dir.ends_with(leaf);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            match std::fs::remove_dir(dir) {
+                Ok(()) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && !is_leaf => break,
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                Err(err) => {
+                    return Err(CgroupError::RemoveDir {
+                        path: dir.clone(),
+                        err,
+                    })
+                }
+            }
+        }
+    }
+    Ok(())
+}
 
 /// One line of mountinfo, the fields used here.
 struct MountEntry {
@@ -514,6 +600,60 @@ impl Cgroup {
 
     pub fn layout(&self) -> Layout {
         self.layout
+    }
+
+    /// True when systemd (over D-Bus, v2) makes and removes the cgroup, not this runtime.
+    pub fn systemd_owned(&self) -> bool {
+        self.config.systemd_cgroup
+    }
+
+    /// The cgroup's directory in every hierarchy the init is added to (v1: one per mount,
+    /// co-mounted controllers share it; v2: the unified one).
+    fn leaves(&self) -> Vec<PathBuf> {
+        match self.layout {
+            Layout::V1 => {
+                let mut out: Vec<PathBuf> = Vec::new();
+                for (_, d) in &self.v1_dirs {
+                    if !out.contains(d) {
+                        out.push(d.clone());
+                    }
+                }
+                out
+            }
+            Layout::V2 => vec![Path::new(V2_ROOT).join(relative(&self.path))],
+        }
+    }
+
+    /// Refuses a cgroup that already holds processes, in it or below it. runc 1.1.5 joins it
+    /// with a deprecation warning, and then `kill --all` and `delete` take the other processes
+    /// down (seen here with a `sleep` of the host); later runc refuses, and so does rampart: a
+    /// shared cgroup's limits, freezer and kill-all would all reach processes that are not the
+    /// container's. An existing empty cgroup is used as it is (and left in place by `delete`).
+    pub fn check_unpopulated(&self) -> Result<(), CgroupError> {
+        for leaf in self.leaves() {
+            let count = procs_below(&leaf);
+            if count > 0 {
+                return Err(CgroupError::Populated { path: leaf, count });
+            }
+        }
+        Ok(())
+    }
+
+    /// The directories `add` or `prepare_for_clone` are about to make: every level of the path
+    /// missing now, in every hierarchy, parents first. Recorded in the state before any is made,
+    /// so that `delete` removes these and nothing that existed before.
+    pub fn dirs_to_make(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for leaf in self.leaves() {
+            let mut missing: Vec<PathBuf> = leaf
+                .ancestors()
+                .take_while(|p| !p.exists())
+                .map(Path::to_path_buf)
+                .collect();
+            missing.reverse();
+            out.extend(missing);
+        }
+        out
     }
 
     /// cgroup v2 with the cgroupfs driver: makes the cgroup before the init exists and returns
