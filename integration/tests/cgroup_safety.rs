@@ -48,16 +48,46 @@ fn run_detached(r: &Root, b: &Bundle, id: &str) -> Out {
     ])
 }
 
-/// major:minor of the block device holding the host's root filesystem.
-fn host_root_disk() -> (u64, u64) {
-    let dev = fs::metadata("/").unwrap().dev();
-    (libc::major(dev) as u64, libc::minor(dev) as u64)
+/// major:minor of a block device of the host that host root can open: the disk holding the
+/// host's root filesystem when it can (on the development VMs the sandbox refuses that one even
+/// to host root, so an EPERM there would prove nothing), else the first openable block node in
+/// the host's /dev (a loop device).
+fn host_block_device() -> (u64, u64) {
+    use std::os::unix::fs::FileTypeExt;
+    let root = fs::metadata("/").unwrap().dev();
+    let mut candidates = vec![(libc::major(root) as u64, libc::minor(root) as u64)];
+    let mut nodes: Vec<PathBuf> = fs::read_dir("/dev")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_block_device()))
+        .map(|e| e.path())
+        .collect();
+    nodes.sort();
+    let by_number = |(maj, min): (u64, u64)| {
+        nodes.iter().find(|n| {
+            let r = fs::metadata(n).unwrap().rdev();
+            (libc::major(r) as u64, libc::minor(r) as u64) == (maj, min)
+        })
+    };
+    for n in &nodes {
+        let r = fs::metadata(n).unwrap().rdev();
+        candidates.push((libc::major(r) as u64, libc::minor(r) as u64));
+    }
+    for c in candidates {
+        if let Some(node) = by_number(c) {
+            if fs::File::open(node).is_ok() {
+                eprintln!("attacking {} ({}:{})", node.display(), c.0, c.1);
+                return c;
+            }
+        }
+    }
+    panic!("no block device of the host opens for host root; cannot show the attack here");
 }
 
-/// The attack: make a node of the host's root disk and read a byte of it; then open the
+/// The attack: make a node of a host block device and read a byte of it; then open the
 /// standard devices, also through a fresh node of /dev/null's number.
 fn device_script() -> String {
-    let (maj, min) = host_root_disk();
+    let (maj, min) = host_block_device();
     format!(
         "mknod /dev/hostdisk b {maj} {min} || {{ echo mknod-failed; exit 9; }}; \
          if dd if=/dev/hostdisk of=/dev/null bs=1 count=1 2>/dev/err; then echo disk=READ; \
@@ -68,7 +98,7 @@ fn device_script() -> String {
          done; \
          true >/dev/null2 && echo null2-write=ok; \
          for d in tty ptmx; do \
-           if true </dev/$d 2>/dev/err; then echo $d=ok; else echo \"$d=$(cat /dev/err)\"; fi; \
+           if true 2>/dev/err </dev/$d; then echo $d=ok; else echo \"$d=$(cat /dev/err)\"; fi; \
          done"
     )
 }
@@ -84,16 +114,27 @@ fn check_device_output(what: &str, o: &Out) {
     let disk = line("disk");
     assert!(
         disk.contains("Operation not permitted"),
-        "{what}: the host's root disk {:?} was not refused by the device cgroup: {disk} ({o:#?})",
-        host_root_disk()
+        "{what}: the host's block device {:?} was not refused by the device cgroup: {disk} ({o:#?})",
+        host_block_device()
     );
-    for d in ["null", "null2", "zero", "full", "urandom", "random", "null2-write"] {
+    for d in [
+        "null",
+        "null2",
+        "zero",
+        "full",
+        "urandom",
+        "random",
+        "null2-write",
+    ] {
         assert_eq!(line(d), format!("{d}=ok"), "{what}: {o:#?}");
     }
     // No controlling terminal: /dev/tty opens with ENXIO at most, never EPERM.
     for d in ["tty", "ptmx"] {
         let l = line(d);
-        assert!(!l.contains("Operation not permitted"), "{what}: {l} ({o:#?})");
+        assert!(
+            !l.contains("Operation not permitted"),
+            "{what}: {l} ({o:#?})"
+        );
     }
     assert_eq!(line("ptmx"), "ptmx=ok", "{what}: {o:#?}");
 }
@@ -145,14 +186,30 @@ fn config_device_rules_come_on_top_of_deny_all_and_the_defaults() {
     });
     let id = unique("cgs-rules");
     run_detached(&r, &b, &id).ok();
-    let list = fs::read_to_string(Path::new("/sys/fs/cgroup/devices").join(format!("rampart-{id}")).join("devices.list")).unwrap();
+    let list = fs::read_to_string(
+        Path::new("/sys/fs/cgroup/devices")
+            .join(format!("rampart-{id}"))
+            .join("devices.list"),
+    )
+    .unwrap();
     let mut got: Vec<&str> = list.lines().collect();
     got.sort_unstable();
     // runc 1.1.5's list for the same config, plus /dev/console (5:1), which the threat model's
     // standard list (and libcgroups) keeps.
     let mut want = vec![
-        "b *:* m", "c *:* m", "c 1:11 w", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",
-        "c 1:9 rwm", "c 10:200 rwm", "c 136:* rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm",
+        "b *:* m",
+        "c *:* m",
+        "c 1:11 w",
+        "c 1:3 rwm",
+        "c 1:5 rwm",
+        "c 1:7 rwm",
+        "c 1:8 rwm",
+        "c 1:9 rwm",
+        "c 10:200 rwm",
+        "c 136:* rwm",
+        "c 5:0 rwm",
+        "c 5:1 rwm",
+        "c 5:2 rwm",
     ];
     want.sort_unstable();
     assert_eq!(got, want, "devices.list:\n{list}");
@@ -197,7 +254,10 @@ impl Shared {
     }
 
     fn dir(&self, h: &str, sub: &str) -> PathBuf {
-        Path::new("/sys/fs/cgroup").join(h).join(&self.rel).join(sub)
+        Path::new("/sys/fs/cgroup")
+            .join(h)
+            .join(&self.rel)
+            .join(sub)
     }
 
     /// Starts the test's sleep (if not yet) and moves it into `sub` of the shared cgroup.
@@ -246,8 +306,9 @@ impl Drop for Shared {
 #[test]
 fn populated_cgroup_is_refused_and_its_process_survives() {
     require_v1!();
-    let r = Root::new();
+    // Declared first, dropped last: the containers (Root) go before their cgroups.
     let mut shared = Shared::new();
+    let r = Root::new();
     let sleep = shared.put_sleep_in("");
     let mut b = Bundle::new(&["sleep", "1000"]);
     b.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("/{}", shared.rel)));
@@ -257,7 +318,10 @@ fn populated_cgroup_is_refused_and_its_process_survives() {
     let _ = r.rampart(&["kill", "--all", &id, "KILL"]);
     let _ = r.rampart(&["delete", "--force", &id]);
     std::thread::sleep(Duration::from_millis(200));
-    assert!(pid_alive(sleep), "the test's sleep {sleep} in the shared cgroup was killed");
+    assert!(
+        pid_alive(sleep),
+        "the test's sleep {sleep} in the shared cgroup was killed"
+    );
     assert!(shared.all_exist(), "the pre-existing cgroup was removed");
     o.fails();
     assert!(
@@ -270,8 +334,9 @@ fn populated_cgroup_is_refused_and_its_process_survives() {
 #[test]
 fn kill_all_and_delete_spare_a_process_moved_into_the_cgroup() {
     require_v1!();
-    let r = Root::new();
+    // Declared first, dropped last: the containers (Root) go before their cgroups.
     let mut shared = Shared::new();
+    let r = Root::new();
     let mut b = Bundle::new(&["sh", "-c", "sleep 1000 & sleep 1000 & wait"]);
     b.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("/{}", shared.rel)));
 
@@ -311,10 +376,16 @@ fn kill_all_and_delete_spare_a_process_moved_into_the_cgroup() {
     r.rampart(&["delete", "--force", &id]).ok();
     assert!(!pid_alive(init));
     for p in inside.lines() {
-        assert!(!pid_alive(p.trim().parse().unwrap()), "container process {p} survived");
+        assert!(
+            !pid_alive(p.trim().parse().unwrap()),
+            "container process {p} survived"
+        );
     }
     assert!(pid_alive(sleep), "delete -f killed the test's sleep");
-    assert!(shared.all_exist(), "delete -f removed the pre-existing cgroup");
+    assert!(
+        shared.all_exist(),
+        "delete -f removed the pre-existing cgroup"
+    );
     for h in HIERARCHIES {
         assert!(
             !shared.dir(h, &sub).exists(),
@@ -336,8 +407,14 @@ fn kill_all_and_delete_spare_a_process_moved_into_the_cgroup() {
     shared.put_sleep_in("");
     r.rampart(&["delete", "--force", &id]).ok();
     assert!(!pid_alive(init));
-    assert!(pid_alive(sleep), "delete -f of a running container killed the test's sleep");
-    assert!(shared.all_exist(), "delete -f removed the pre-existing cgroup");
+    assert!(
+        pid_alive(sleep),
+        "delete -f of a running container killed the test's sleep"
+    );
+    assert!(
+        shared.all_exist(),
+        "delete -f removed the pre-existing cgroup"
+    );
     assert!(!r.path().join(&id).exists());
 }
 
@@ -414,12 +491,18 @@ fn create_killed_at_any_moment_leaves_nothing_after_delete_force() {
         let _ = child.wait();
         *phases.entry(phase(r.path(), &id)).or_default() += 1;
         r.rampart(&["delete", "--force", &id]).ok();
-        assert!(!r.path().join(&id).exists(), "run {i} ({delay:?}): state dir left");
+        assert!(
+            !r.path().join(&id).exists(),
+            "run {i} ({delay:?}): state dir left"
+        );
         let cg = cgroups_containing(&id);
         assert!(cg.is_empty(), "run {i} ({delay:?}): cgroups left: {cg:?}");
         let m = host_mounts_containing(&id);
         let m2 = host_mounts_containing(&b.path().to_string_lossy());
-        assert!(m.is_empty() && m2.is_empty(), "run {i}: mounts left: {m:?} {m2:?}");
+        assert!(
+            m.is_empty() && m2.is_empty(),
+            "run {i}: mounts left: {m:?} {m2:?}"
+        );
         // An init cloned before the state had its pid exits by itself once the create's end
         // of its socket is gone; give it a moment, nothing kills it for us.
         let end = Instant::now() + Duration::from_secs(1);

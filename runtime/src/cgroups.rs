@@ -1,16 +1,21 @@
 //! The container's cgroup, through the `libcgroups` crate (v1, hybrid and v2 hosts).
 //!
 //! Order of calls at create: `Cgroup::open` (resolves the path for the driver, touches nothing) →
-//! `add` the init (creates the directories) → `apply` the resources, all before the init may
-//! continue. On v2 with the cgroupfs driver, `prepare_for_clone` makes the directories before
+//! `check_unpopulated` (a cgroup holding processes is refused) → `dirs_to_make`, recorded in the
+//! state before anything is made → `add` the init (creates the directories) → `apply`
+//! `resources_at_create` (always: the device rules start from deny-all even when the config
+//! has none), all before the init may continue. On v2 with the cgroupfs driver, `prepare_for_clone` makes the directories before
 //! the clone instead and the init is cloned into the cgroup (clone3 CLONE_INTO_CGROUP), so `add`
 //! is skipped unless the kernel lacks that and the old order is taken. On v1, `add` and the default config's resources (device rules, a pids limit) are
 //! done here from a mount table read once per process; libcgroups' v1 manager, whose
 //! constructor re-reads mountinfo and /proc/self/cgroup once per controller, is only made for
 //! other resources and the later commands. v2 goes through libcgroups throughout. Later commands re-open the cgroup by the
 //! cgroupfs path kept in the state (`Cgroup::path`): `pause`/`resume` (`freeze`), `ps` (`pids`),
-//! `update` (`apply` again), `events` (`stats`, `oom_kills`). `delete` and failed creates call
-//! `remove`, which kills what is left and removes the directories.
+//! `update` (`apply` again), `events` (`stats`, `oom_kills`). `delete` and failed creates kill
+//! only the container's own processes (container.rs) and then `remove_made`: only directories
+//! the create made go, a cgroup that existed before stays. `remove` (libcgroups: kills
+//! everything in the cgroup) is left for states that did not record what they made, and for
+//! systemd's cgroups on v2.
 //!
 //! Inside the container the cgroup filesystem is mounted read-only (see `container_mounts` and
 //! rootfs.rs), so a process cannot lift its own limits.
@@ -997,6 +1002,37 @@ mod tests {
         ));
         assert!(!mount_point_is_for("/sys/fs/cgroup/cpuset", "cpu"));
         assert!(!mount_point_is_for("/sys/fs/cgroup/devices", "memory"));
+    }
+
+    #[test]
+    fn device_rules_start_from_deny_all() {
+        let r = resources_at_create(None);
+        let rules: Vec<String> = r
+            .devices()
+            .iter()
+            .flatten()
+            .map(|d| d.to_string())
+            .collect();
+        assert_eq!(rules, ["a *:* rwm"]);
+        assert!(!r.devices().as_ref().unwrap()[0].allow());
+
+        let config: LinuxResources = serde_json::from_str(
+            r#"{"devices": [{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}],
+                "pids": {"limit": 5}}"#,
+        )
+        .unwrap();
+        let r = resources_at_create(Some(&config));
+        let rules: Vec<(bool, String)> = r
+            .devices()
+            .iter()
+            .flatten()
+            .map(|d| (d.allow(), d.to_string()))
+            .collect();
+        assert_eq!(
+            rules,
+            [(false, "a *:* rwm".into()), (true, "c 1:11 w".into())]
+        );
+        assert_eq!(r.pids().as_ref().unwrap().limit(), 5);
     }
 
     #[test]

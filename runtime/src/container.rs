@@ -581,7 +581,10 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     for fd in &own {
-        if !wait_exit(fd.as_fd(), deadline.saturating_duration_since(Instant::now())) {
+        if !wait_exit(
+            fd.as_fd(),
+            deadline.saturating_duration_since(Instant::now()),
+        ) {
             return Err(Error::KillTimeout {
                 id: id.to_string(),
                 pid: st.pid,
