@@ -1,16 +1,21 @@
 //! The container's cgroup, through the `libcgroups` crate (v1, hybrid and v2 hosts).
 //!
 //! Order of calls at create: `Cgroup::open` (resolves the path for the driver, touches nothing) →
-//! `add` the init (creates the directories) → `apply` the resources, all before the init may
-//! continue. On v2 with the cgroupfs driver, `prepare_for_clone` makes the directories before
+//! `check_unpopulated` (a cgroup holding processes is refused) → `dirs_to_make`, recorded in the
+//! state before anything is made → `add` the init (creates the directories) → `apply`
+//! `resources_at_create` (always: the device rules start from deny-all even when the config
+//! has none), all before the init may continue. On v2 with the cgroupfs driver, `prepare_for_clone` makes the directories before
 //! the clone instead and the init is cloned into the cgroup (clone3 CLONE_INTO_CGROUP), so `add`
 //! is skipped unless the kernel lacks that and the old order is taken. On v1, `add` and the default config's resources (device rules, a pids limit) are
 //! done here from a mount table read once per process; libcgroups' v1 manager, whose
 //! constructor re-reads mountinfo and /proc/self/cgroup once per controller, is only made for
 //! other resources and the later commands. v2 goes through libcgroups throughout. Later commands re-open the cgroup by the
 //! cgroupfs path kept in the state (`Cgroup::path`): `pause`/`resume` (`freeze`), `ps` (`pids`),
-//! `update` (`apply` again), `events` (`stats`, `oom_kills`). `delete` and failed creates call
-//! `remove`, which kills what is left and removes the directories.
+//! `update` (`apply` again), `events` (`stats`, `oom_kills`). `delete` and failed creates kill
+//! only the container's own processes (container.rs) and then `remove_made`: only directories
+//! the create made go, a cgroup that existed before stays. `remove` (libcgroups: kills
+//! everything in the cgroup) is left for states that did not record what they made, and for
+//! systemd's cgroups on v2.
 //!
 //! Inside the container the cgroup filesystem is mounted read-only (see `container_mounts` and
 //! rootfs.rs), so a process cannot lift its own limits.
@@ -33,6 +38,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use crate::logging;
 
@@ -71,6 +77,10 @@ pub enum CgroupError {
     OpenDir { path: PathBuf, err: std::io::Error },
     #[error("{path}: the parent cpuset is empty, nothing to inherit")]
     EmptyCpuset { path: PathBuf },
+    #[error("cgroup {path} already holds {count} process(es): a container is not put in a populated cgroup, which its delete would take down with it (runc 1.1 warns that this will be refused, later runc refuses it); name an empty or new cgroup in linux.cgroupsPath")]
+    Populated { path: PathBuf, count: usize },
+    #[error("removing the cgroup directory {path}: {err}")]
+    RemoveDir { path: PathBuf, err: std::io::Error },
 }
 
 /// How the CLI asked for cgroups to be handled.
@@ -144,6 +154,87 @@ const V1_DEFAULT_DEVICE_RULES: [&str; 12] = [
     "c 5:2 rwm",
     "c 10:200 rwm",
 ];
+
+/// The resources a container's cgroup gets at create, whatever the config says: the device rules
+/// start from deny-all (a new v1 cgroup inherits its parent's list, "a *:* rwm" below the host
+/// root, and a v2 cgroup without a program allows every device), then the config's own rules,
+/// then the standard allow list (`V1_DEFAULT_DEVICE_RULES` on v1, libcgroups' on v2), the order
+/// runc applies them in. With no resources at all the device rules are still written.
+pub fn resources_at_create(config: Option<&LinuxResources>) -> LinuxResources {
+    let mut r = config.cloned().unwrap_or_default();
+    let mut devices = vec![oci_spec::runtime::LinuxDeviceCgroup::default()];
+    devices[0].set_allow(false).set_access(Some("rwm".into()));
+    devices.extend(r.devices().iter().flatten().cloned());
+    r.set_devices(Some(devices));
+    r
+}
+
+/// Processes in `dir` and in every cgroup below it (0 when `dir` does not exist).
+fn procs_below(dir: &Path) -> usize {
+    let here = std::fs::read_to_string(dir.join("cgroup.procs"))
+        .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count())
+        .unwrap_or(0);
+    let below: usize = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| procs_below(&e.path()))
+                .sum()
+        })
+        .unwrap_or(0);
+    here + below
+}
+
+/// Host pids in the cgroup's directory of every hierarchy mounted under /sys/fs/cgroup (a
+/// process may sit in one hierarchy's directory only).
+pub fn procs(path: &Path) -> Vec<i32> {
+    let mut out = Vec::new();
+    for h in container_mounts() {
+        let f = Path::new("/sys/fs/cgroup")
+            .join(&h.name)
+            .join(relative(path))
+            .join("cgroup.procs");
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        for pid in text.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            if !out.contains(&pid) {
+                out.push(pid);
+            }
+        }
+    }
+    out
+}
+
+/// Removes the directories a create made (`dirs` parents first, as `Cgroup::dirs_to_make` lists
+/// them), children first. The leaves (the container's cgroup itself) get up to 2 s to empty: the
+/// container's processes were just killed and the kernel frees a cgroup only once they are
+/// gone. A made parent that is busy holds someone else's cgroup now and is left alone, as is a
+/// directory that no longer exists (a retried delete, a create killed before its mkdir).
+pub fn remove_made(path: &Path, dirs: &[PathBuf]) -> Result<(), CgroupError> {
+    let leaf = relative(path);
+    for dir in dirs.iter().rev() {
+        let is_leaf = dir.ends_with(leaf);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            match std::fs::remove_dir(dir) {
+                Ok(()) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && !is_leaf => break,
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                Err(err) => {
+                    return Err(CgroupError::RemoveDir {
+                        path: dir.clone(),
+                        err,
+                    })
+                }
+            }
+        }
+    }
+    Ok(())
+}
 
 /// One line of mountinfo, the fields used here.
 struct MountEntry {
@@ -516,6 +607,60 @@ impl Cgroup {
         self.layout
     }
 
+    /// True when systemd (over D-Bus, v2) makes and removes the cgroup, not this runtime.
+    pub fn systemd_owned(&self) -> bool {
+        self.config.systemd_cgroup
+    }
+
+    /// The cgroup's directory in every hierarchy the init is added to (v1: one per mount,
+    /// co-mounted controllers share it; v2: the unified one).
+    fn leaves(&self) -> Vec<PathBuf> {
+        match self.layout {
+            Layout::V1 => {
+                let mut out: Vec<PathBuf> = Vec::new();
+                for (_, d) in &self.v1_dirs {
+                    if !out.contains(d) {
+                        out.push(d.clone());
+                    }
+                }
+                out
+            }
+            Layout::V2 => vec![Path::new(V2_ROOT).join(relative(&self.path))],
+        }
+    }
+
+    /// Refuses a cgroup that already holds processes, in it or below it. runc 1.1.5 joins it
+    /// with a deprecation warning, and then `kill --all` and `delete` take the other processes
+    /// down (seen here with a `sleep` of the host); later runc refuses, and so does rampart: a
+    /// shared cgroup's limits, freezer and kill-all would all reach processes that are not the
+    /// container's. An existing empty cgroup is used as it is (and left in place by `delete`).
+    pub fn check_unpopulated(&self) -> Result<(), CgroupError> {
+        for leaf in self.leaves() {
+            let count = procs_below(&leaf);
+            if count > 0 {
+                return Err(CgroupError::Populated { path: leaf, count });
+            }
+        }
+        Ok(())
+    }
+
+    /// The directories `add` or `prepare_for_clone` are about to make: every level of the path
+    /// missing now, in every hierarchy, parents first. Recorded in the state before any is made,
+    /// so that `delete` removes these and nothing that existed before.
+    pub fn dirs_to_make(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for leaf in self.leaves() {
+            let mut missing: Vec<PathBuf> = leaf
+                .ancestors()
+                .take_while(|p| !p.exists())
+                .map(Path::to_path_buf)
+                .collect();
+            missing.reverse();
+            out.extend(missing);
+        }
+        out
+    }
+
     /// cgroup v2 with the cgroupfs driver: makes the cgroup before the init exists and returns
     /// its directory open, for clone3(CLONE_INTO_CGROUP), so the init starts in it and `add`
     /// (a migration) is not needed. What libcgroups' v2 `add_task` does first, in the same way:
@@ -857,6 +1002,37 @@ mod tests {
         ));
         assert!(!mount_point_is_for("/sys/fs/cgroup/cpuset", "cpu"));
         assert!(!mount_point_is_for("/sys/fs/cgroup/devices", "memory"));
+    }
+
+    #[test]
+    fn device_rules_start_from_deny_all() {
+        let r = resources_at_create(None);
+        let rules: Vec<String> = r
+            .devices()
+            .iter()
+            .flatten()
+            .map(|d| d.to_string())
+            .collect();
+        assert_eq!(rules, ["a *:* rwm"]);
+        assert!(!r.devices().as_ref().unwrap()[0].allow());
+
+        let config: LinuxResources = serde_json::from_str(
+            r#"{"devices": [{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}],
+                "pids": {"limit": 5}}"#,
+        )
+        .unwrap();
+        let r = resources_at_create(Some(&config));
+        let rules: Vec<(bool, String)> = r
+            .devices()
+            .iter()
+            .flatten()
+            .map(|d| (d.allow(), d.to_string()))
+            .collect();
+        assert_eq!(
+            rules,
+            [(false, "a *:* rwm".into()), (true, "c 1:11 w".into())]
+        );
+        assert_eq!(r.pids().as_ref().unwrap().limit(), 5);
     }
 
     #[test]

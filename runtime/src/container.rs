@@ -133,17 +133,45 @@ fn create_in(
     };
     let cgroup = match o.cgroup_driver {
         Driver::Disabled => None,
-        d => {
-            let cg = Cgroup::open(&plan.cgroup_path, &o.id, d)?;
-            // The resolved cgroupfs path (a systemd slice:prefix:name is expanded by open).
-            cleanup.cgroup = Some((cg.path.clone(), o.id.clone()));
-            Some(cg)
-        }
+        d => Some(Cgroup::open(&plan.cgroup_path, &o.id, d)?),
     };
+    if let Some(cg) = &cgroup {
+        cg.check_unpopulated()?;
+    }
+    let made = cgroup
+        .as_ref()
+        .filter(|cg| !cg.systemd_owned())
+        .map(|cg| cg.dirs_to_make());
+    if let Some(cg) = &cgroup {
+        // The resolved cgroupfs path (a systemd slice:prefix:name is expanded by open).
+        cleanup.cgroup = Some((cg.path.clone(), o.id.clone(), made.clone()));
+    }
     let dir = cleanup
         .dir
         .as_ref()
         .ok_or(Error::NotRunning { id: o.id.clone() })?;
+    let mut state = State {
+        oci_version: plan.oci_version.clone(),
+        id: o.id.clone(),
+        pid: 0,
+        pid_start_time: 0,
+        bundle: plan.bundle.clone(),
+        rootfs: plan.rootfs.clone(),
+        annotations: plan.annotations.clone(),
+        created: logging::rfc3339_now(),
+        owner: String::new(),
+        cgroup_path: cgroup.as_ref().map(|c| c.path.clone()),
+        poststart: plan.hooks.poststart.clone(),
+        poststop: plan.hooks.poststop.clone(),
+        namespaces: all_namespaces(plan),
+        started: false,
+        cgroup_made: made,
+        own_ns: None,
+    };
+    // Written before the first change on the host (fifo, cgroup directories, the clone), with
+    // what is about to be made: `delete -f` after this create is killed at any later point
+    // finds all of it. Until the pid is filled in the container reads as stopped.
+    dir.save(&state)?;
     let fifo_path = dir.fifo_path();
     nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o600)).map_err(
         |e| Error::Fifo {
@@ -193,6 +221,11 @@ fn create_in(
     drop(cgroup_dir);
     drop(ctx);
     cleanup.pid = Some(init.pid);
+    state.pid = init.pid;
+    state.pid_start_time = state::process_start_time(init.pid).unwrap_or(0);
+    state.own_ns = own_namespace(init.pid);
+    // Before the init is moved into its cgroup (v1) or let go: from here `delete -f` kills it.
+    dir.save(&state)?;
 
     if plan.user_namespace() {
         userns::write_maps(init.pid, &plan.uid_maps, &plan.gid_maps)?;
@@ -203,31 +236,13 @@ fn create_in(
         if !init.in_cgroup {
             cg.add(init.pid)?;
         }
-        if let Some(r) = &plan.resources {
-            cg.apply(r)?;
-        }
+        // Always, resources or not: the device rules must start from deny-all.
+        cg.apply(&cgroups::resources_at_create(plan.resources.as_ref()))?;
     }
     if let Some(adj) = plan.process.oom_score_adj {
         std::fs::write(format!("/proc/{}/oom_score_adj", init.pid), adj.to_string())
             .map_err(|err| Error::OomScoreAdj { pid: init.pid, err })?;
     }
-    let state = State {
-        oci_version: plan.oci_version.clone(),
-        id: o.id.clone(),
-        pid: init.pid,
-        pid_start_time: state::process_start_time(init.pid).unwrap_or(0),
-        bundle: plan.bundle.clone(),
-        rootfs: plan.rootfs.clone(),
-        annotations: plan.annotations.clone(),
-        created: logging::rfc3339_now(),
-        owner: String::new(),
-        cgroup_path: cgroup.as_ref().map(|c| c.path.clone()),
-        poststart: plan.hooks.poststart.clone(),
-        poststop: plan.hooks.poststop.clone(),
-        namespaces: all_namespaces(plan),
-        started: false,
-    };
-    dir.save(&state)?;
     let creating = state.hook_json(Status::Creating);
     hooks::run("prestart", &plan.hooks.prestart, &creating)?;
     hooks::run("createRuntime", &plan.hooks.create_runtime, &creating)?;
@@ -278,11 +293,59 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<(), Error> {
     })
 }
 
+/// (proc name, st_dev, st_ino) of the namespace that tells the container's processes from
+/// others in its cgroup: the init's pid namespace, else its mount namespace, the first that is
+/// not the runtime's own (every process of the container, exec'd ones too, is in both). None
+/// when the init shares both with the host: then only the init is known to be the container's.
+fn own_namespace(pid: i32) -> Option<(String, u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    for kind in ["pid", "mnt"] {
+        let theirs = std::fs::metadata(format!("/proc/{pid}/ns/{kind}")).ok()?;
+        let ours = std::fs::metadata(format!("/proc/self/ns/{kind}")).ok()?;
+        if (theirs.dev(), theirs.ino()) != (ours.dev(), ours.ino()) {
+            return Some((kind.to_string(), theirs.dev(), theirs.ino()));
+        }
+    }
+    None
+}
+
+/// pidfds of the container's own processes: the init (by pid and start time) and every process
+/// of its cgroup that is in the init's own namespace (`State::own_ns`). Anything else in the
+/// cgroup (someone moved a host process in) is not the container's to signal. Each pidfd is
+/// opened before its process is checked, so the process checked is the one signalled, never a
+/// reused pid.
+fn own_processes(st: &State) -> Vec<std::os::fd::OwnedFd> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    if st.pid > 0 {
+        if let Ok(fd) = open_init(st) {
+            out.push(fd);
+        }
+    }
+    let (Some(path), Some((kind, dev, ino))) = (&st.cgroup_path, &st.own_ns) else {
+        return out;
+    };
+    for pid in cgroups::procs(path) {
+        if pid == st.pid {
+            continue;
+        }
+        let Ok(fd) = syscalls::pidfd_open(pid) else {
+            continue;
+        };
+        let same = std::fs::metadata(format!("/proc/{pid}/ns/{kind}"))
+            .is_ok_and(|m| (m.dev(), m.ino()) == (*dev, *ino));
+        if same {
+            out.push(fd);
+        }
+    }
+    out
+}
+
 /// Undoes a failed create: kills and reaps the init, removes the cgroup and the state directory.
 struct Cleanup {
     dir: Option<ContainerDir>,
-    /// (cgroup path, container id) of a cgroup this create made.
-    cgroup: Option<(PathBuf, String)>,
+    /// (cgroup path, container id, the directories this create made; None: systemd's).
+    cgroup: Option<(PathBuf, String, Option<Vec<PathBuf>>)>,
     pid: Option<i32>,
 }
 
@@ -303,8 +366,12 @@ impl Drop for Cleanup {
                 libc::waitpid(pid, std::ptr::null_mut(), 0);
             }
         }
-        if let Some((path, id)) = self.cgroup.take() {
-            if let Err(e) = Cgroup::open(&path, &id, Driver::Cgroupfs).and_then(|cg| cg.remove()) {
+        if let Some((path, id, made)) = self.cgroup.take() {
+            let removed = match made {
+                Some(dirs) => cgroups::remove_made(&path, &dirs),
+                None => Cgroup::open(&path, &id, Driver::Cgroupfs).and_then(|cg| cg.remove()),
+            };
+            if let Err(e) = removed {
                 logging::warn(&e.to_string());
             }
         }
@@ -420,20 +487,17 @@ fn open_init(st: &State) -> Result<std::os::fd::OwnedFd, Error> {
     Ok(fd)
 }
 
-/// `kill`: sends a signal to the init, or with `all` to every process in the container's cgroup.
+/// `kill`: sends a signal to the init, or with `all` to every process of the container in its
+/// cgroup (see `own_processes`: not to others that share the cgroup).
 pub fn kill(root: &Path, id: &str, sig: i32, all: bool, driver: Driver) -> Result<(), Error> {
     let dir = ContainerDir::open(root, id)?;
     let st = dir.load()?;
     let status = status_of(&dir, &st);
-    if all {
-        if let (Some(path), true) = (&st.cgroup_path, driver != Driver::Disabled) {
-            let cg = Cgroup::open(path, id, Driver::Cgroupfs)?;
-            for pid in cg.pids()? {
-                // SAFETY: plain kill(2); processes in the container's cgroup belong to it.
-                unsafe { libc::kill(pid, sig) };
-            }
-            return Ok(());
+    if all && st.cgroup_path.is_some() && driver != Driver::Disabled {
+        for fd in own_processes(&st) {
+            let _ = syscalls::pidfd_send_signal(fd.as_fd(), sig);
         }
+        return Ok(());
     }
     if status == Status::Stopped {
         return Err(Error::NotRunning { id: id.to_string() });
@@ -482,8 +546,8 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
     };
     let st = match dir.load() {
         Ok(st) => st,
-        // A create that died half-way leaves a directory without a usable state: with --force
-        // there is nothing else to clean than the directory itself.
+        // A create killed before its first state write left only the directory (the state is
+        // written before anything is made on the host): nothing else to clean.
         Err(e) if force => {
             logging::warn(&format!("removing {id} with unreadable state: {e}"));
             dir.remove()?;
@@ -502,38 +566,50 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
             })
         }
     }
-    // The cgroup of a stopped container is normally empty: removing it directly spares the
-    // libcgroups manager (see cgroups::remove_empty); anything left falls back to the full way.
-    let removed =
-        status == Status::Stopped && st.cgroup_path.as_deref().is_some_and(cgroups::remove_empty);
-    let cgroup = match &st.cgroup_path {
-        Some(p) if !removed => Some(Cgroup::open(p, id, Driver::Cgroupfs)?),
-        _ => None,
-    };
-    if status != Status::Stopped {
-        if status == Status::Paused {
-            if let Some(cg) = &cgroup {
-                let _ = cg.freeze(false);
-            }
-        }
-        if let Ok(fd) = open_init(&st) {
-            let _ = syscalls::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
-            if let Some(cg) = &cgroup {
-                for pid in cg.pids().unwrap_or_default() {
-                    // SAFETY: plain kill(2) of the container's own processes.
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
-                }
-            }
-            if !wait_exit(fd.as_fd(), Duration::from_secs(10)) {
-                return Err(Error::KillTimeout {
-                    id: id.to_string(),
-                    pid: st.pid,
-                });
-            }
+    if status == Status::Paused {
+        // A frozen process cannot die of SIGKILL until thawed.
+        if let Some(p) = &st.cgroup_path {
+            let _ = Cgroup::open(p, id, Driver::Cgroupfs).and_then(|cg| cg.freeze(false));
         }
     }
-    if let Some(cg) = &cgroup {
-        cg.remove()?;
+    // Only the container's own processes die (the cgroup may hold others), also those a
+    // stopped container left behind (no pid namespace) and the init of a create killed
+    // half-way (its state has the pid from right after the clone).
+    let own = own_processes(&st);
+    for fd in &own {
+        let _ = syscalls::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for fd in &own {
+        if !wait_exit(
+            fd.as_fd(),
+            deadline.saturating_duration_since(Instant::now()),
+        ) {
+            return Err(Error::KillTimeout {
+                id: id.to_string(),
+                pid: st.pid,
+            });
+        }
+    }
+    match (&st.cgroup_path, &st.cgroup_made) {
+        // Only what the create made: a cgroup that existed before stays.
+        (Some(path), Some(made)) => {
+            if let Err(e) = cgroups::remove_made(path, made) {
+                // Still busy with none of the container's processes left: someone else's
+                // process was moved in, which is not ours to kill. Leave the directory.
+                if !own_processes(&st).is_empty() {
+                    return Err(e.into());
+                }
+                logging::warn(&format!("{e}; leaving it to whoever moved processes in"));
+            }
+        }
+        // A state from before `cgroup_made` was recorded, or systemd's cgroup (v2).
+        (Some(path), None) => {
+            if !(status == Status::Stopped && cgroups::remove_empty(path)) {
+                Cgroup::open(path, id, Driver::Cgroupfs)?.remove()?;
+            }
+        }
+        (None, _) => {}
     }
     let stopped = st.hook_json(Status::Stopped);
     for h in &st.poststop {

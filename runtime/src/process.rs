@@ -77,6 +77,11 @@ pub fn spawn_init(
         None => (syscalls::clone_fork(flags), false),
     };
     if let Ok(0) = pid {
+        // The cgroup directory is the host's /sys/fs/cgroup/...: close-on-exec is not enough,
+        // the init runs container-controlled setup and waits for `start` long before execve.
+        if let Some(fd) = cgroup {
+            syscalls::close_inherited(fd.as_raw_fd());
+        }
         drop(parent);
         init::run(plan, ctx, child);
     }

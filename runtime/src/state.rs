@@ -87,6 +87,15 @@ pub struct State {
     pub namespaces: Vec<(String, i32)>,
     #[serde(default)]
     pub started: bool,
+    /// The cgroup directories this create made, or was about to make when the state was first
+    /// written (parents before children): the only ones `delete` removes. None in a state from
+    /// before this was recorded (and with systemd on v2): `delete` then removes the cgroup path.
+    #[serde(default)]
+    pub cgroup_made: Option<Vec<PathBuf>>,
+    /// (proc name, st_dev, st_ino) of the init's own pid (else mount) namespace: `kill --all` and
+    /// `delete` signal a process of the cgroup only when it is in it. None: only the init.
+    #[serde(default)]
+    pub own_ns: Option<(String, u64, u64)>,
 }
 
 impl State {

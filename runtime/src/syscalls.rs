@@ -726,6 +726,14 @@ pub fn reset_signals() {
 
 /// Exits the process now, without running destructors or atexit handlers (a forked child must
 /// not flush the parent's buffers twice).
+/// close(2) of a descriptor a forked child inherited and must not keep, although the value that
+/// owns it (in the parent's copy of the memory) is never dropped in the child.
+pub fn close_inherited(fd: RawFd) {
+    // SAFETY: closes our own fd-table entry; nothing in this process uses it afterwards (the
+    // owner lives in a stack frame the child never returns to).
+    unsafe { libc::close(fd) };
+}
+
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and is async-signal-safe.
     unsafe { libc::_exit(code) }
