@@ -12,8 +12,18 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
-    #[error("device {path}: must be an absolute path under /dev")]
+    #[error("device {path}: must be an absolute path under /dev, without \".\" or \"..\"")]
     BadPath { path: PathBuf },
+    #[error(
+        "device {path}: the host's {path} is not the {kind} device {major}:{minor} the config \
+         names; refusing to bind it into the container"
+    )]
+    HostNodeMismatch {
+        path: PathBuf,
+        kind: &'static str,
+        major: u64,
+        minor: u64,
+    },
     #[error("device {path}: type {typ:?} is not c, b, u or p")]
     BadType { path: PathBuf, typ: String },
     #[error("device {path}: {err}")]
@@ -66,7 +76,7 @@ pub fn defaults() -> Vec<DevicePlan> {
 pub fn plan(d: &oci_spec::runtime::LinuxDevice) -> Result<DevicePlan, DeviceError> {
     use oci_spec::runtime::LinuxDeviceType as T;
     let path = d.path().clone();
-    if !path.is_absolute() || !path.starts_with("/dev") {
+    if !under_dev(&path) {
         return Err(DeviceError::BadPath { path });
     }
     let kind = match d.typ() {
@@ -91,6 +101,19 @@ pub fn plan(d: &oci_spec::runtime::LinuxDevice) -> Result<DevicePlan, DeviceErro
     })
 }
 
+/// `/dev/<name>[/...]` with only plain components: `Path::starts_with` compares components, so
+/// `/dev/../etc/x` would pass it, and in a user namespace the node is bound from the host's path.
+fn under_dev(path: &Path) -> bool {
+    use std::path::Component;
+    let mut c = path.components();
+    c.next() == Some(Component::RootDir)
+        && c.next() == Some(Component::Normal("dev".as_ref()))
+        && c.clone().next().is_some()
+        && c.all(|c| matches!(c, Component::Normal(_)))
+        // components() drops inner "." and repeated slashes: refuse them on the raw bytes too.
+        && !path.as_os_str().as_encoded_bytes().windows(2).any(|w| w == b"/.")
+}
+
 /// Creates one node inside the root. `bind` is true in a user namespace, where mknod fails.
 pub fn create(root: BorrowedFd<'_>, d: &DevicePlan, bind: bool) -> Result<(), DeviceError> {
     let (dir, name) = paths::parent_in_root(root, &d.path).map_err(|err| DeviceError::Resolve {
@@ -110,6 +133,26 @@ pub fn create(root: BorrowedFd<'_>, d: &DevicePlan, bind: bool) -> Result<(), De
                 err,
             }
         })?;
+        // The host's node at that path is what gets bound, writable: it must be the device the
+        // config names, never some other file (a regular file would not even meet the device
+        // cgroup).
+        let st = syscalls::fstat(host.as_fd()).map_err(|err| DeviceError::Bind {
+            path: d.path.clone(),
+            err,
+        })?;
+        let want = libc::makedev(d.major as u32, d.minor as u32);
+        if st.st_mode & libc::S_IFMT != d.kind || (d.kind != libc::S_IFIFO && st.st_rdev != want) {
+            return Err(DeviceError::HostNodeMismatch {
+                path: d.path.clone(),
+                kind: match d.kind {
+                    libc::S_IFBLK => "block",
+                    libc::S_IFIFO => "fifo",
+                    _ => "character",
+                },
+                major: d.major,
+                minor: d.minor,
+            });
+        }
         let tree = syscalls::open_tree(host.as_fd(), Path::new(""), syscalls::OPEN_TREE_CLONE)
             .map_err(|err| DeviceError::Bind {
                 path: d.path.clone(),
@@ -209,4 +252,28 @@ pub fn create_symlinks(root: BorrowedFd<'_>) -> Result<(), DeviceError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_paths_must_stay_under_dev() {
+        for ok in ["/dev/null", "/dev/net/tun", "/dev/fuse"] {
+            assert!(under_dev(Path::new(ok)), "{ok}");
+        }
+        for bad in [
+            "/dev/../tmp/x",
+            "/dev/net/../../etc/passwd",
+            "/dev/./null",
+            "/dev",
+            "/dev/",
+            "dev/null",
+            "/devices/x",
+            "/tmp/dev/null",
+        ] {
+            assert!(!under_dev(Path::new(bad)), "{bad}");
+        }
+    }
 }
