@@ -623,13 +623,16 @@ fn main() -> ExitCode {
         }
     };
     // Before anything is opened (the log file too): descriptors 3..3+N go to the container, so
-    // none of ours may land there.
-    let passed = match &cli.command {
-        Command::Create(a) | Command::Run { create: a, .. } => a.preserve_fds,
-        Command::Exec(a) => a.preserve_fds,
-        _ => 0,
+    // none of ours may land there. Only the commands that start a process pass any.
+    let preserved = match &cli.command {
+        Command::Create(a) | Command::Run { create: a, .. } => Some(a.preserve_fds),
+        Command::Exec(a) => Some(a.preserve_fds),
+        _ => None,
     };
-    rampart::exec::reserve_fds(passed.saturating_add(rampart::exec::listen_fds_from_env()));
+    let passed = preserved
+        .map(|n| n.saturating_add(rampart::exec::listen_fds_from_env()))
+        .unwrap_or(0);
+    let reserved = rampart::exec::reserve_fds(passed);
     let format = match cli.log_format {
         LogFormat::Text => logging::Format::Text,
         LogFormat::Json => logging::Format::Json,
@@ -638,7 +641,9 @@ fn main() -> ExitCode {
         eprintln!("rampart: opening log file: {e}");
         return ExitCode::from(1);
     }
-    match run(&cli) {
+    // Reported once logging is up, so an engine reading --log sees why.
+    let result = reserved.map_err(|e| e.to_string()).and_then(|()| run(&cli));
+    match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(msg) => {
             logging::error(&msg);
