@@ -1,7 +1,7 @@
 //! Numbers from config.json, state.json and the command line never reach a panic (the release
 //! build aborts on one, midway through whatever it was doing): every hostile value gives a clear
 //! error and a non-zero exit, or works, and in both cases nothing is left behind and the
-//! container can still be deleted.
+//! container can still be deleted. The same for an output nobody reads any more (EPIPE).
 use rampart_integration::*;
 use serde_json::{json, Value};
 use std::ffi::OsStr;
@@ -867,4 +867,50 @@ fn numbers_that_would_wrap_are_refused_by_name() {
         );
         deletable_and_gone(&r, &b, &id);
     }
+}
+
+/// A reader that went away (`rampart list | head -0`): writing the answer fails with EPIPE, which
+/// print! turns into a panic. It must be an error and exit 1.
+#[test]
+fn closed_stdout_is_an_error_not_an_abort() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let r = Root::new();
+    let b = Bundle::new(&["sleep", "1000"]);
+    let id = unique("ovf-epipe");
+    let o = create(&r, &b, &id);
+    assert!(o.status.success(), "{o:#?}");
+    for args in [
+        vec!["features"],
+        vec!["list"],
+        vec!["list", "-q"],
+        vec!["list", "--format", "json"],
+        vec!["state", &id],
+        vec!["ps", "--format", "json", &id],
+        vec!["ps", &id],
+        vec!["events", "--stats", &id],
+    ] {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 fills two descriptors that we then own.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: both are fresh descriptors from pipe2, owned once each.
+        let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        drop(rd);
+        let mut c = r.cmd(&args);
+        c.stdout(Stdio::from(wr)).stderr(Stdio::piped());
+        let out = c.output().expect("run rampart");
+        let what = args.join(" ");
+        assert!(
+            out.status.signal().is_none(),
+            "{what}: died of signal {:?}: {}",
+            out.status.signal(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "{what}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("writing"),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    deletable_and_gone(&r, &b, &id);
 }
