@@ -236,3 +236,27 @@ pub fn create_symlinks(root: BorrowedFd<'_>) -> Result<(), DeviceError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(typ: &str, major: i64, minor: i64) -> oci_spec::runtime::LinuxDevice {
+        serde_json::from_value(serde_json::json!({
+            "path": "/dev/x", "type": typ, "major": major, "minor": minor,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn numbers_outside_dev_t_are_refused() {
+        let p = plan(&device("c", 4095, (1 << 20) - 1)).unwrap();
+        assert_eq!((p.major, p.minor), (4095, (1 << 20) - 1));
+        for (major, minor) in [(4096, 0), (1 << 32 | 1, 3), (-1, 3), (1, 1 << 20), (1, -1)] {
+            assert!(plan(&device("c", major, minor)).is_err(), "{major}:{minor}");
+            assert!(plan(&device("b", major, minor)).is_err(), "{major}:{minor}");
+        }
+        // A fifo has no device number: whatever is written there means nothing.
+        assert!(plan(&device("p", -1, 1 << 40)).is_ok());
+    }
+}

@@ -76,3 +76,30 @@ pub fn to_host(maps: &[IdMap], id: u32) -> Option<u32> {
         .find(|m| id >= m.container && id - m.container < m.size)
         .and_then(|m| m.host.checked_add(id - m.container))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn maps(container: u32, host: u32, size: u32) -> Vec<oci_spec::runtime::LinuxIdMapping> {
+        serde_json::from_value(serde_json::json!([
+            {"containerID": container, "hostID": host, "size": size}
+        ]))
+        .unwrap()
+    }
+
+    #[test]
+    fn ranges_must_end_within_32_bit_ids() {
+        assert!(plan("uidMappings", &maps(0, 100000, 65536)).is_ok());
+        assert!(plan("uidMappings", &maps(0, u32::MAX - 1, 1)).is_ok());
+        assert!(plan("uidMappings", &maps(0, u32::MAX, 1)).is_err());
+        assert!(plan("gidMappings", &maps(u32::MAX - 1, 0, 2)).is_err());
+        let m = [IdMap {
+            container: 0,
+            host: u32::MAX,
+            size: u32::MAX,
+        }];
+        // A map that did not come through plan still cannot wrap.
+        assert_eq!(to_host(&m, 5), None);
+    }
+}
