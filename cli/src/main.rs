@@ -469,8 +469,7 @@ fn run(cli: &Cli) -> Result<i32, String> {
         }
         Command::Features => {
             let doc = rampart::features::document();
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-            Ok(0)
+            out(&line(serde_json::to_string_pretty(&doc)))
         }
         Command::Checkpoint(a) => Err(format!(
             "checkpoint {}: checkpoint/restore is not supported by rampart",
@@ -482,8 +481,7 @@ fn run(cli: &Cli) -> Result<i32, String> {
         )),
         Command::State { id } => {
             let v = container::state(&cli.root, id).map_err(e)?;
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            Ok(0)
+            out(&line(serde_json::to_string_pretty(&v)))
         }
         Command::Kill { all, id, signal } => {
             let sig = rampart::signals::parse(signal).map_err(|e| e.to_string())?;
@@ -525,14 +523,10 @@ fn run(cli: &Cli) -> Result<i32, String> {
                     return Err("ps --format json takes no ps arguments".into());
                 }
                 let pids = cg::pids(&cli.root, id).map_err(|e| e.to_string())?;
-                println!("{}", serde_json::to_string(&pids).unwrap_or_default());
+                out(&line(serde_json::to_string(&pids)))
             } else {
-                print!(
-                    "{}",
-                    cg::ps_table(&cli.root, id, ps_args).map_err(|e| e.to_string())?
-                );
+                out(&cg::ps_table(&cli.root, id, ps_args).map_err(|e| e.to_string())?)
             }
-            Ok(0)
         }
         Command::Events {
             stats,
@@ -553,15 +547,16 @@ fn run(cli: &Cli) -> Result<i32, String> {
         Command::List { format, quiet } => {
             let all = container::list(&cli.root).map_err(e)?;
             if *quiet {
-                for v in &all {
-                    println!("{}", v["id"].as_str().unwrap_or(""));
-                }
+                let ids: String = all
+                    .iter()
+                    .map(|v| format!("{}\n", v["id"].as_str().unwrap_or("")))
+                    .collect();
+                out(&ids)
             } else if *format == ListFormat::Json {
-                println!("{}", serde_json::to_string(&all).unwrap_or_default());
+                out(&line(serde_json::to_string(&all)))
             } else {
-                print!("{}", list_table(&all));
+                out(&list_table(&all))
             }
-            Ok(0)
         }
     }
 }
@@ -596,6 +591,28 @@ fn list_table(all: &[serde_json::Value]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// JSON text as one output line.
+fn line(json: serde_json::Result<String>) -> String {
+    json.unwrap_or_default() + "\n"
+}
+
+/// Writes `text` to stdout. A reader that went away (EPIPE) is an error, where print! would
+/// panic and abort.
+fn out(text: &str) -> Result<i32, String> {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    o.write_all(text.as_bytes())
+        .and_then(|()| o.flush())
+        .map(|()| 0)
+        .map_err(|e| format!("writing to stdout: {}", e.kind()))
+}
+
+/// eprintln! without its panic when stderr is gone.
+fn to_stderr(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "rampart: {text}");
 }
 
 fn cgroup_cmd(r: Result<(), rampart::cgroups::commands::CommandError>) -> Result<i32, String> {
@@ -655,19 +672,22 @@ fn main() -> ExitCode {
         }
     };
     // Before anything is opened (the log file too): descriptors 3..3+N go to the container, so
-    // none of ours may land there.
-    let passed = match &cli.command {
-        Command::Create(a) | Command::Run { create: a, .. } => a.preserve_fds,
-        Command::Exec(a) => a.preserve_fds,
-        _ => 0,
+    // none of ours may land there. Only the commands that start a process pass any.
+    let preserved = match &cli.command {
+        Command::Create(a) | Command::Run { create: a, .. } => Some(a.preserve_fds),
+        Command::Exec(a) => Some(a.preserve_fds),
+        _ => None,
     };
-    rampart::exec::reserve_fds(passed.saturating_add(rampart::exec::listen_fds_from_env()));
+    let passed = preserved
+        .map(|n| n.saturating_add(rampart::exec::listen_fds_from_env()))
+        .unwrap_or(0);
+    let reserved = rampart::exec::reserve_fds(passed);
     let format = match cli.log_format {
         LogFormat::Text => logging::Format::Text,
         LogFormat::Json => logging::Format::Json,
     };
     if let Err(e) = logging::init(cli.log.as_deref(), format, cli.debug) {
-        eprintln!("rampart: opening log file: {e}");
+        to_stderr(&format!("opening log file: {e}"));
         return ExitCode::from(1);
     }
     // create, run and exec make processes that enter the container: they must run from a binary
@@ -681,17 +701,19 @@ fn main() -> ExitCode {
             let msg = e.to_string();
             logging::error(&msg);
             if !logging::logs_to_stderr() {
-                eprintln!("rampart: {msg}");
+                to_stderr(&msg);
             }
             return ExitCode::from(1);
         }
     }
-    match run(&cli) {
+    // Reported once logging is up, so an engine reading --log sees why.
+    let result = reserved.map_err(|e| e.to_string()).and_then(|()| run(&cli));
+    match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(msg) => {
             logging::error(&msg);
             if !logging::logs_to_stderr() {
-                eprintln!("rampart: {msg}");
+                to_stderr(&msg);
             }
             ExitCode::from(1)
         }

@@ -354,6 +354,24 @@ fn with_fd3(mut c: std::process::Command, file: &std::fs::File) -> std::process:
     c
 }
 
+/// `c` run through a shell that sets LISTEN_PID to its own pid and execs the command, so the
+/// socket-activation fds are meant for the rampart process itself (sd_listen_fds protocol).
+fn with_listen_pid(c: &std::process::Command) -> std::process::Command {
+    let mut w = std::process::Command::new("sh");
+    w.arg("-c")
+        .arg("LISTEN_PID=$$ exec \"$0\" \"$@\"")
+        .arg(c.get_program())
+        .args(c.get_args())
+        .stdin(std::process::Stdio::null());
+    for (k, v) in c.get_envs() {
+        match v {
+            Some(v) => w.env(k, v),
+            None => w.env_remove(k),
+        };
+    }
+    w
+}
+
 #[test]
 fn preserve_fds_and_listen_fds_reach_exec_and_run() {
     let r = Root::new();
@@ -391,8 +409,8 @@ fn preserve_fds_and_listen_fds_reach_exec_and_run() {
         "-c",
         "echo $LISTEN_FDS $LISTEN_PID $$; cat <&3",
     ]);
-    c.env("LISTEN_FDS", "1").env_remove("LISTEN_PID");
-    let o = run_with_timeout(with_fd3(c, &f), Duration::from_secs(60));
+    c.env("LISTEN_FDS", "1");
+    let o = run_with_timeout(with_fd3(with_listen_pid(&c), &f), Duration::from_secs(60));
     o.ok();
     let first: Vec<&str> = o
         .stdout
@@ -419,7 +437,7 @@ fn preserve_fds_and_listen_fds_reach_exec_and_run() {
         OsStr::new(&id2),
     ]);
     c.env("LISTEN_FDS", "1");
-    let o = run_with_timeout(with_fd3(c, &f), Duration::from_secs(60));
+    let o = run_with_timeout(with_fd3(with_listen_pid(&c), &f), Duration::from_secs(60));
     o.ok();
     assert_eq!(o.stdout, "1 1\npreserved-content\n", "{o:?}");
     let id3 = unique("run-preserve");

@@ -26,6 +26,13 @@ pub enum DeviceError {
     },
     #[error("device {path}: type {typ:?} is not c, b, u or p")]
     BadType { path: PathBuf, typ: String },
+    #[error("device {path}: {what} number {value} is outside 0..={max}")]
+    BadNumber {
+        path: PathBuf,
+        what: &'static str,
+        value: i64,
+        max: i64,
+    },
     #[error("device {path}: {err}")]
     Resolve { path: PathBuf, err: PathError },
     #[error("device {path}: mknod: {err}")]
@@ -49,6 +56,9 @@ pub struct DevicePlan {
     pub uid: u32,
     pub gid: u32,
 }
+
+const MAX_MAJOR: i64 = (1 << 12) - 1;
+const MAX_MINOR: i64 = (1 << 20) - 1;
 
 /// The nodes every container gets when its /dev is a fresh tmpfs (the runtime spec's list).
 pub fn defaults() -> Vec<DevicePlan> {
@@ -90,11 +100,27 @@ pub fn plan(d: &oci_spec::runtime::LinuxDevice) -> Result<DevicePlan, DeviceErro
             })
         }
     };
+    // The kernel's dev_t holds a 12-bit major and a 20-bit minor: anything else would be cut
+    // down to some other device's number by makedev.
+    let number = |what, value: i64, max: i64| {
+        if (0..=max).contains(&value) || kind == libc::S_IFIFO {
+            Ok(value.clamp(0, max) as u64)
+        } else {
+            Err(DeviceError::BadNumber {
+                path: path.clone(),
+                what,
+                value,
+                max,
+            })
+        }
+    };
+    let major = number("major", d.major(), MAX_MAJOR)?;
+    let minor = number("minor", d.minor(), MAX_MINOR)?;
     Ok(DevicePlan {
         path,
         kind,
-        major: d.major() as u64,
-        minor: d.minor() as u64,
+        major,
+        minor,
         mode: d.file_mode().unwrap_or(0o666) & 0o7777,
         uid: d.uid().unwrap_or(0),
         gid: d.gid().unwrap_or(0),
@@ -275,5 +301,24 @@ mod tests {
         ] {
             assert!(!under_dev(Path::new(bad)), "{bad}");
         }
+    }
+
+    fn device(typ: &str, major: i64, minor: i64) -> oci_spec::runtime::LinuxDevice {
+        serde_json::from_value(serde_json::json!({
+            "path": "/dev/x", "type": typ, "major": major, "minor": minor,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn numbers_outside_dev_t_are_refused() {
+        let p = plan(&device("c", 4095, (1 << 20) - 1)).unwrap();
+        assert_eq!((p.major, p.minor), (4095, (1 << 20) - 1));
+        for (major, minor) in [(4096, 0), (1 << 32 | 1, 3), (-1, 3), (1, 1 << 20), (1, -1)] {
+            assert!(plan(&device("c", major, minor)).is_err(), "{major}:{minor}");
+            assert!(plan(&device("b", major, minor)).is_err(), "{major}:{minor}");
+        }
+        // A fifo has no device number: whatever is written there means nothing.
+        assert!(plan(&device("p", -1, 1 << 40)).is_ok());
     }
 }

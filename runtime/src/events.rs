@@ -31,6 +31,9 @@ pub enum EventsError {
     Write(std::io::Error),
 }
 
+const MAX_INTERVAL: Duration = Duration::from_nanos(i64::MAX as u64);
+const TOO_LONG: &str = "longer than the largest duration (about 292 years)";
+
 /// A Go-style duration as runc's `--interval` takes it: "5s", "500ms", "1m", "1m30s", "2h".
 pub fn parse_interval(s: &str) -> Result<Duration, EventsError> {
     let bad = |why| EventsError::BadInterval {
@@ -61,10 +64,16 @@ pub fn parse_interval(s: &str) -> Result<Duration, EventsError> {
             _ => return Err(bad("unknown unit")),
         };
         rest = &rest[u_end..];
-        total += Duration::from_secs_f64(n * unit);
+        let part = Duration::try_from_secs_f64(n * unit).map_err(|_| bad(TOO_LONG))?;
+        total = total.checked_add(part).ok_or_else(|| bad(TOO_LONG))?;
     }
     if total.is_zero() {
         return Err(bad("must be positive"));
+    }
+    // Go's time.ParseDuration (runc) refuses what does not fit in int64 nanoseconds; past that
+    // an Instant cannot be advanced by the interval either.
+    if total > MAX_INTERVAL {
+        return Err(bad(TOO_LONG));
     }
     Ok(total)
 }
@@ -175,6 +184,9 @@ pub fn events(
     let alive = || state::process_start_time(st.pid) == Some(st.pid_start_time);
     // OOM kills are polled at a short tick (cheap: one small file) so an event follows the kill
     // closely even with a long stats interval.
+    // parse_interval's bound, also for other callers of this library: it keeps
+    // `Instant::now() + interval` below within what the clock can hold.
+    let interval = interval.min(MAX_INTERVAL);
     let tick = interval.min(Duration::from_millis(100));
     let mut ooms = cg.oom_kills().unwrap_or(0);
     let mut next_stats = Instant::now();
@@ -213,6 +225,23 @@ mod tests {
         assert!(parse_interval("5").is_err());
         assert!(parse_interval("0s").is_err());
         assert!(parse_interval("3x").is_err());
+        let digits = format!("1{}s", "0".repeat(400));
+        for huge in [
+            "99999999999999999999h",
+            "2562048h",
+            &digits,
+            "9223372036854775808ns",
+            "2562047h2562047h",
+        ] {
+            assert!(parse_interval(huge).is_err(), "{huge}");
+        }
+        assert_eq!(
+            parse_interval("2562047h").unwrap(),
+            Duration::from_secs(2562047 * 3600)
+        );
+        for odd in ["nan", "NaNs", "infs", "-5s", ".s", "1..2s", "µs"] {
+            assert!(parse_interval(odd).is_err(), "{odd}");
+        }
     }
 
     #[test]

@@ -92,6 +92,10 @@ pub enum ExecError {
     PidFile { path: PathBuf, err: String },
     #[error("waiting for the exec process: {0}")]
     Wait(io::Error),
+    #[error("getrlimit(RLIMIT_NOFILE): {0}")]
+    FileLimit(io::Error),
+    #[error("passing {n} descriptors from 3 on (--preserve-fds plus LISTEN_FDS): the open file limit is {limit}")]
+    TooManyFds { n: u32, limit: u64 },
 }
 
 /// `exec`'s flags (runc's names).
@@ -120,25 +124,34 @@ pub struct ExecOptions {
     pub cgroup_driver: Option<Driver>,
 }
 
-/// The socket-activation descriptors passed to the runtime (systemd's LISTEN_FDS protocol): the
-/// count when LISTEN_FDS is set and LISTEN_PID, if set, names this process.
+/// The socket-activation descriptors passed to the runtime (systemd's sd_listen_fds protocol):
+/// LISTEN_FDS counts them only when LISTEN_PID names this very process. Without LISTEN_PID, or
+/// with another pid, the variables were meant for some other process (an ancestor whose
+/// environment we inherited) and descriptors 3.. are not socket-activation ones: none is passed.
 pub fn listen_fds_from_env() -> u32 {
-    let Some(n) = std::env::var("LISTEN_FDS")
+    let for_us = std::env::var("LISTEN_PID")
         .ok()
         .and_then(|v| v.parse::<u32>().ok())
-    else {
+        == Some(std::process::id());
+    if !for_us {
         return 0;
-    };
-    match std::env::var("LISTEN_PID") {
-        Ok(pid) if pid.parse::<u32>().ok() != Some(std::process::id()) => 0,
-        _ => n,
     }
+    std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(0)
 }
 
 /// Makes sure descriptors 3..3+n are all open, so nothing the runtime opens later can land in the
 /// range that is passed on to the container. Holes (a caller that asked for more than it gave)
-/// are filled with /dev/null. Call before opening anything else (the log file included).
-pub fn reserve_fds(n: u32) {
+/// are filled with /dev/null. Call before opening anything else (the log file included). A range
+/// reaching the open file limit is refused: no such descriptor can exist, and the arithmetic on
+/// descriptor numbers later must not wrap.
+pub fn reserve_fds(n: u32) -> Result<(), ExecError> {
+    let limit = syscalls::open_file_limit().map_err(ExecError::FileLimit)?;
+    if u64::from(n) + 3 > limit.min(i32::MAX as u64) {
+        return Err(ExecError::TooManyFds { n, limit });
+    }
     for fd in 3..3 + n as RawFd {
         // SAFETY: F_GETFD only queries the descriptor's flags.
         if unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0 {
@@ -149,6 +162,7 @@ pub fn reserve_fds(n: u32) {
             unsafe { libc::dup2(null.as_raw_fd(), fd) };
         }
     }
+    Ok(())
 }
 
 /// Runs `exec`. Returns the exit code of the process for a foreground exec (128+N when killed
@@ -183,7 +197,7 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
     let process = process_json(o, &spec)?;
     plan.process = ProcessPlan::from_oci(&process)?;
     plan.process.listen_fds = listen_fds_from_env();
-    let keep = plan.process.listen_fds + o.preserve_fds;
+    let keep = plan.process.listen_fds.saturating_add(o.preserve_fds);
     if plan.process.terminal && o.console_socket.is_none() && o.detach {
         return Err(ExecError::TerminalDetached);
     }

@@ -102,6 +102,13 @@ pub fn plan(h: Option<&oci_spec::runtime::Hooks>) -> Result<HooksPlan, HookError
     })
 }
 
+/// The instant `secs` seconds from now, or None when that lies beyond what `Instant` can hold.
+/// A timeout that is not positive (only a damaged state file holds one: the plan refuses it)
+/// expires at once.
+fn deadline_after(secs: i64) -> Option<Instant> {
+    Instant::now().checked_add(Duration::from_secs(secs.max(0).unsigned_abs()))
+}
+
 /// Runs the hooks in order; the first failure stops the list and is returned.
 pub fn run(stage: &'static str, hooks: &[Hook], state_json: &[u8]) -> Result<(), HookError> {
     for h in hooks {
@@ -135,11 +142,15 @@ fn run_one(stage: &'static str, h: &Hook, state_json: &[u8]) -> Result<(), HookE
         // A hook that exits without reading its stdin is fine: ignore EPIPE.
         let _ = stdin.write_all(state_json);
     }
-    let status = match h.timeout {
+    // A timeout further away than the clock can count (i64::MAX seconds is valid) is no
+    // practical limit: the hook is waited for as if none were set.
+    let status = match h
+        .timeout
+        .and_then(|secs| Some((secs, deadline_after(secs)?)))
+    {
         None => child.wait().map_err(spawn_err)?,
-        Some(secs) => {
+        Some((secs, deadline)) => {
             let pidfd = syscalls::pidfd_open(child.id() as i32).map_err(spawn_err)?;
-            let deadline = Instant::now() + Duration::from_secs(secs as u64);
             loop {
                 let left = deadline.saturating_duration_since(Instant::now());
                 let mut pfd = libc::pollfd {
@@ -180,4 +191,22 @@ fn run_one(stage: &'static str, h: &Hook, state_json: &[u8]) -> Result<(), HookE
         path: h.path.clone(),
         what,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_beyond_the_clock_mean_no_limit() {
+        assert!(deadline_after(i64::MAX).is_none());
+        assert!(deadline_after(5).is_some());
+        assert!(deadline_after(i64::MIN).is_some_and(|d| d <= Instant::now()));
+        let h = Hook {
+            path: PathBuf::from("/bin/true"),
+            timeout: Some(i64::MAX),
+            ..Hook::default()
+        };
+        run_one("poststop", &h, b"{}").expect("a hook with the largest timeout runs");
+    }
 }

@@ -398,7 +398,12 @@ pub fn exec_workload(plan: &Plan, exe: &CString, preserve_fds: u32) -> Result<()
         // Stage::BeforeExec is never chosen for a filter with NOTIFY rules.
         return Err(InitError::SeccompListenerDropped);
     }
-    exec(exe, &plan.process.args, &env, listen + preserve_fds)
+    exec(
+        exe,
+        &plan.process.args,
+        &env,
+        listen.saturating_add(preserve_fds),
+    )
 }
 
 /// Final step shared with exec'd processes: reset signals, leave only stdio and the preserved
@@ -410,11 +415,14 @@ pub fn exec(
     preserve_fds: u32,
 ) -> Result<(), InitError> {
     syscalls::reset_signals();
-    for fd in 3..3 + preserve_fds as i32 {
+    // The runtime refused a count near the open file limit at its start (exec::reserve_fds);
+    // saturating keeps a wrapped sum from marking stdio close-on-exec all the same.
+    let end = preserve_fds.saturating_add(3);
+    for fd in 3..end.min(i32::MAX as u32) {
         // SAFETY: clearing FD_CLOEXEC on descriptors the caller asked us to pass on.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+        unsafe { libc::fcntl(fd as i32, libc::F_SETFD, 0) };
     }
-    syscalls::cloexec_from(3 + preserve_fds).map_err(InitError::Cloexec)?;
+    syscalls::cloexec_from(end).map_err(InitError::Cloexec)?;
     let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();

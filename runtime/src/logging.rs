@@ -52,7 +52,7 @@ pub fn logs_to_stderr() -> bool {
 pub fn log(level: &str, msg: &str) {
     let Some(lock) = LOGGER.get() else {
         if level != "debug" {
-            eprintln!("{level}: {msg}");
+            let _ = writeln!(std::io::stderr(), "{level}: {msg}");
         }
         return;
     };

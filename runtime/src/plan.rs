@@ -49,6 +49,14 @@ pub enum PlanError {
     TerminalWithoutSocket,
     #[error("linux.timeOffsets given without a time namespace")]
     TimeOffsetsWithoutNs,
+    #[error("linux.timeOffsets.{clock}: only monotonic and boottime can be offset")]
+    BadTimeOffsetClock { clock: String },
+    #[error("linux.timeOffsets.{clock}.nanosecs {nanos} must be below 1000000000")]
+    BadTimeOffsetNanos { clock: String, nanos: u32 },
+    #[error("{field} 4294967295 is not an id: set*id(2) read (uid_t)-1 as \"leave unchanged\", so the process would keep the runtime's root identity")]
+    UnchangedId { field: &'static str },
+    #[error("process.oomScoreAdj {value} is outside -1000..1000")]
+    BadOomScoreAdj { value: i32 },
     #[error(transparent)]
     Namespace(#[from] NamespaceError),
     #[error(transparent)]
@@ -136,16 +144,36 @@ impl ProcessPlan {
         if !cwd.is_absolute() {
             return Err(PlanError::RelativeCwd { cwd });
         }
+        let user = User::from_oci(p.user());
+        for (field, id) in [
+            ("process.user.uid", user.uid),
+            ("process.user.gid", user.gid),
+        ]
+        .into_iter()
+        .chain(
+            user.additional_gids
+                .iter()
+                .map(|g| ("process.user.additionalGids", *g)),
+        ) {
+            if id == u32::MAX {
+                return Err(PlanError::UnchangedId { field });
+            }
+        }
         Ok(ProcessPlan {
             args,
             env,
             path_env,
             cwd,
-            user: User::from_oci(p.user()),
+            user,
             caps: capabilities::plan(p.capabilities().as_ref())?,
             no_new_privileges: p.no_new_privileges().unwrap_or(false),
             rlimits: rlimits::plan(p.rlimits().as_deref().unwrap_or(&[]))?,
-            oom_score_adj: p.oom_score_adj(),
+            oom_score_adj: match p.oom_score_adj() {
+                Some(v) if !(-1000..=1000).contains(&v) => {
+                    return Err(PlanError::BadOomScoreAdj { value: v })
+                }
+                v => v,
+            },
             terminal: p.terminal().unwrap_or(false),
             // Sizes beyond a u16 cannot be expressed by TIOCSWINSZ; clamp rather than wrap.
             console_size: p.console_size().map(|b| {
@@ -228,8 +256,14 @@ pub fn build(
     }
 
     let namespaces = namespaces::plan(linux.namespaces().as_deref().unwrap_or(&[]))?;
-    let uid_maps = userns::plan(linux.uid_mappings().as_deref().unwrap_or(&[]));
-    let gid_maps = userns::plan(linux.gid_mappings().as_deref().unwrap_or(&[]));
+    let uid_maps = userns::plan(
+        "uidMappings",
+        linux.uid_mappings().as_deref().unwrap_or(&[]),
+    )?;
+    let gid_maps = userns::plan(
+        "gidMappings",
+        linux.gid_mappings().as_deref().unwrap_or(&[]),
+    )?;
     if namespaces.creates(Kind::User) && (uid_maps.is_empty() || gid_maps.is_empty()) {
         return Err(UsernsError::MissingMappings.into());
     }
@@ -290,12 +324,22 @@ pub fn build(
     }
 
     let mut time_offsets = Vec::new();
+    // What /proc/self/timens_offsets accepts, checked here rather than by a failed write in
+    // the half-made container.
     for (clock, off) in linux.time_offsets().iter().flatten() {
-        time_offsets.push((
-            clock.clone(),
-            off.secs().unwrap_or(0),
-            off.nanosecs().unwrap_or(0),
-        ));
+        if clock != "monotonic" && clock != "boottime" {
+            return Err(PlanError::BadTimeOffsetClock {
+                clock: clock.clone(),
+            });
+        }
+        let nanos = off.nanosecs().unwrap_or(0);
+        if nanos >= 1_000_000_000 {
+            return Err(PlanError::BadTimeOffsetNanos {
+                clock: clock.clone(),
+                nanos,
+            });
+        }
+        time_offsets.push((clock.clone(), off.secs().unwrap_or(0), nanos));
     }
     if !time_offsets.is_empty() && !namespaces.creates(Kind::Time) {
         return Err(PlanError::TimeOffsetsWithoutNs);

@@ -60,11 +60,9 @@ pub fn parse(s: &str) -> Result<i32, UnknownSignal> {
         } else {
             off.parse().map_err(|_| bad())?
         };
-        let n = base + o;
-        if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&n) {
-            Ok(n)
-        } else {
-            Err(bad())
+        match base.checked_add(o) {
+            Some(n) if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&n) => Ok(n),
+            _ => Err(bad()),
         }
     };
     if let Some(off) = name.strip_prefix("RTMIN") {
@@ -86,6 +84,8 @@ mod tests {
         assert_eq!(parse("KILL").unwrap(), 9);
         assert_eq!(parse("sigterm").unwrap(), 15);
         assert_eq!(parse("RTMIN+1").unwrap(), libc::SIGRTMIN() + 1);
+        assert!(parse("RTMIN+2147483647").is_err());
+        assert!(parse("RTMAX-2147483648").is_err());
         assert!(parse("NOPE").is_err());
         assert!(parse("0").is_err());
         assert!(parse("99").is_err());

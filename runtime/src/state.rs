@@ -344,7 +344,7 @@ pub fn owner_name(path: &Path) -> String {
 pub fn process_start_time(pid: i32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces and parentheses: parse after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // rest starts at field 3 (state); start time is field 22.
     if fields.first() == Some(&"Z") || fields.first() == Some(&"X") {

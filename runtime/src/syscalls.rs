@@ -519,6 +519,17 @@ pub fn cloexec_from(first: u32) -> io::Result<()> {
     check(r).map(|_| ())
 }
 
+/// The soft RLIMIT_NOFILE: no descriptor at or above it can be open in this process.
+pub fn open_file_limit() -> io::Result<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit struct, which we own.
+    let r = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    check(r as libc::c_long).map(|_| lim.rlim_cur)
+}
+
 pub fn prctl(option: i32, arg: libc::c_ulong) -> io::Result<()> {
     // SAFETY: the options we use take integer arguments only.
     let r = unsafe { libc::prctl(option, arg, 0 as libc::c_ulong, 0 as libc::c_ulong, 0) };

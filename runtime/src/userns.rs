@@ -12,6 +12,13 @@ pub enum UsernsError {
     MappingsWithoutNamespace,
     #[error("writing {path}: {err}")]
     Write { path: PathBuf, err: io::Error },
+    #[error("{field} entry containerID {container} hostID {host} size {size}: the range runs past the 32-bit ids")]
+    RangeOverflow {
+        field: &'static str,
+        container: u32,
+        host: u32,
+        size: u32,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,12 +28,29 @@ pub struct IdMap {
     pub size: u32,
 }
 
-pub fn plan(list: &[oci_spec::runtime::LinuxIdMapping]) -> Vec<IdMap> {
+/// `field` (uidMappings or gidMappings) as the kernel will take it: a range must end within
+/// 32-bit ids, as the kernel requires (it would refuse the write only after clone).
+pub fn plan(
+    field: &'static str,
+    list: &[oci_spec::runtime::LinuxIdMapping],
+) -> Result<Vec<IdMap>, UsernsError> {
     list.iter()
-        .map(|m| IdMap {
-            container: m.container_id(),
-            host: m.host_id(),
-            size: m.size(),
+        .map(|m| {
+            let map = IdMap {
+                container: m.container_id(),
+                host: m.host_id(),
+                size: m.size(),
+            };
+            let fits = |start: u32| start.checked_add(map.size).is_some();
+            if !fits(map.container) || !fits(map.host) {
+                return Err(UsernsError::RangeOverflow {
+                    field,
+                    container: map.container,
+                    host: map.host,
+                    size: map.size,
+                });
+            }
+            Ok(map)
         })
         .collect()
 }
@@ -50,5 +74,32 @@ pub fn write_maps(pid: i32, uids: &[IdMap], gids: &[IdMap]) -> Result<(), Userns
 pub fn to_host(maps: &[IdMap], id: u32) -> Option<u32> {
     maps.iter()
         .find(|m| id >= m.container && id - m.container < m.size)
-        .map(|m| m.host + (id - m.container))
+        .and_then(|m| m.host.checked_add(id - m.container))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn maps(container: u32, host: u32, size: u32) -> Vec<oci_spec::runtime::LinuxIdMapping> {
+        serde_json::from_value(serde_json::json!([
+            {"containerID": container, "hostID": host, "size": size}
+        ]))
+        .unwrap()
+    }
+
+    #[test]
+    fn ranges_must_end_within_32_bit_ids() {
+        assert!(plan("uidMappings", &maps(0, 100000, 65536)).is_ok());
+        assert!(plan("uidMappings", &maps(0, u32::MAX - 1, 1)).is_ok());
+        assert!(plan("uidMappings", &maps(0, u32::MAX, 1)).is_err());
+        assert!(plan("gidMappings", &maps(u32::MAX - 1, 0, 2)).is_err());
+        let m = [IdMap {
+            container: 0,
+            host: u32::MAX,
+            size: u32::MAX,
+        }];
+        // A map that did not come through plan still cannot wrap.
+        assert_eq!(to_host(&m, 5), None);
+    }
 }

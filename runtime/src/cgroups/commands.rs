@@ -188,10 +188,13 @@ pub fn parse_bytes(flag: &'static str, s: &str) -> Result<i64, CommandError> {
         _ => (t, 1),
     };
     let n: f64 = num.trim().parse().map_err(|_| bad("not a size"))?;
-    if !(0.0..9.0e18).contains(&n) {
+    // Checked on the product: "9e18" alone fits, "9e18k" would be cut down to i64::MAX by the
+    // cast. NaN fails the range test too.
+    let bytes = n * mult as f64;
+    if !(0.0..9.0e18).contains(&bytes) {
         return Err(bad("out of range"));
     }
-    Ok((n * mult as f64) as i64)
+    Ok(bytes as i64)
 }
 
 fn read_resources(path: &Path) -> Result<LinuxResources, CommandError> {
@@ -349,6 +352,9 @@ mod tests {
         assert_eq!(parse_bytes("memory", "1G").unwrap(), 1 << 30);
         assert_eq!(parse_bytes("memory", "2kb").unwrap(), 2048);
         assert_eq!(parse_bytes("memory", "-1").unwrap(), -1);
+        for bad in ["8e18k", "9223372036854775807t", "nan", "inf", "-2", "1e400"] {
+            assert!(parse_bytes("memory", bad).is_err(), "{bad}");
+        }
         assert!(parse_bytes("memory", "lots").is_err());
         assert!(parse_bytes("memory", "-5").is_err());
     }
