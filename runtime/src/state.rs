@@ -478,6 +478,28 @@ mod tests {
     }
 
     #[test]
+    fn write_atomic_passes_over_a_planted_temp_name() {
+        let dir = std::env::temp_dir().join(format!("rampart-state-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("precious");
+        std::fs::write(&target, "precious").unwrap();
+        let path = dir.join("x.pid");
+        std::os::unix::fs::symlink(&target, dir.join(format!(".x.pid.{}", std::process::id())))
+            .unwrap();
+        let r = write_atomic(&path, b"42");
+        let (t, p) = (
+            std::fs::read_to_string(&target),
+            std::fs::read_to_string(&path),
+        );
+        let link = std::fs::symlink_metadata(&path).map(|m| m.file_type().is_symlink());
+        let _ = std::fs::remove_dir_all(&dir);
+        r.unwrap();
+        assert_eq!(t.unwrap(), "precious");
+        assert_eq!(p.unwrap(), "42");
+        assert!(!link.unwrap());
+    }
+
+    #[test]
     fn own_start_time_is_readable() {
         assert!(process_start_time(std::process::id() as i32).is_some());
     }
