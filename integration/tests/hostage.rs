@@ -544,3 +544,51 @@ fn pid_files_are_not_written_through_a_planted_temp_symlink() {
         assert_nothing_left(&r, &b, i);
     }
 }
+
+#[test]
+fn a_container_that_stops_a_new_init_in_its_pid_namespace_does_not_hold_create() {
+    let r = Root::new();
+    let a = Bundle::new(&["sh", "/stopper.sh", "rampart*"]);
+    a.script("/stopper.sh", STOPPER);
+    let ida = unique("hostage-pidns");
+    let apid = start(&r, &a, &ida);
+    // The second container's init joins the hostile one's pid namespace, where it is seen (and
+    // stopped) while it is still a fork of rampart setting itself up.
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    b.edit(|c| {
+        for ns in c["linux"]["namespaces"].as_array_mut().unwrap() {
+            if ns["type"] == "pid" {
+                ns["path"] = serde_json::Value::from(format!("/proc/{apid}/ns/pid"));
+            }
+        }
+    });
+    let idb = unique("hostage-joiner");
+    let mut create = Bg::spawn(r.cmd(&[
+        OsStr::new("create"),
+        OsStr::new("--bundle"),
+        b.path().as_os_str(),
+        OsStr::new(&idb),
+    ]));
+    let binit = wait_until(20, || {
+        children_of(create.pid())
+            .into_iter()
+            .find(|&p| stat_of(p).is_some_and(|(s, _)| s == "T"))
+    })
+    .unwrap_or_else(|| panic!("the new init was never stopped: {}", create.stderr()));
+    assert!(create.running(), "create ended early: {}", create.stderr());
+
+    // The held create does not hold the read-only commands.
+    let all = list_json(&r);
+    assert_eq!(status_in_list(&all, &ida).as_deref(), Some("running"));
+    prompt(&r, &["state", &ida]).ok();
+
+    // SIGTERM ends the create, which undoes itself.
+    create.signal(libc::SIGTERM);
+    let err = create.fails_within(Duration::from_secs(5));
+    assert!(err.contains("interrupted by SIGTERM"), "{err}");
+    assert!(wait_pid_gone(binit, 5), "the new init {binit} is left");
+    assert_nothing_left(&r, &b, &idb);
+
+    prompt(&r, &["delete", "--force", &ida]).ok();
+    assert_nothing_left(&r, &a, &ida);
+}
