@@ -103,7 +103,7 @@ pub enum ExecError {
     Wait(io::Error),
     #[error("blocking SIGINT and SIGTERM for the exec: {0}")]
     SignalMask(io::Error),
-    #[error("exec interrupted by {signal} before process {pid} could run the command (the container has stopped or frozen it); killed it")]
+    #[error("exec interrupted by {signal} before process {pid} ran the command (still setting up, or stopped or frozen by the container); killed it")]
     Interrupted { pid: i32, signal: String },
     #[error("process {pid} is stopped (by a signal from inside the container): forwarded {signal}, which it gets once continued; not waiting for it")]
     LeftStopped { pid: i32, signal: String },
