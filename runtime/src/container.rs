@@ -435,6 +435,9 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
     let _ = std::fs::remove_file(&fifo_path);
     st.started = true;
     dir.save(&st)?;
+    // What is left waits on the workload (up to 30 s) and runs hooks: not under the lock, or a
+    // container that never gets to its exec would hold kill and delete up that long.
+    drop(dir);
     if let Some(watch) = exec_watch {
         // A bound, not a measurement: should some process inherit the init's fifo descriptor
         // the hangup never comes, and poststart then runs late rather than never.
@@ -454,9 +457,10 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// `state`: the OCI state JSON.
+/// `state`: the OCI state JSON. Read without the lock, so it answers while another command
+/// works on the container.
 pub fn state(root: &Path, id: &str) -> Result<serde_json::Value, Error> {
-    let dir = ContainerDir::open(root, id)?;
+    let dir = ContainerDir::peek(root, id)?;
     let st = dir.load()?;
     let status = status_of(&dir, &st);
     Ok(st.oci_json(status))
@@ -472,6 +476,8 @@ pub fn list(root: &Path) -> Result<Vec<serde_json::Value>, Error> {
                 v["owner"] = serde_json::Value::from(state::owner_name(&root.join(&id)));
                 out.push(v)
             }
+            // Deleted (or not yet saved by its create) since the directory was listed.
+            Err(Error::State(StateError::NotFound { .. })) => {}
             Err(e) => logging::warn(&format!("skipping {id}: {e}")),
         }
     }

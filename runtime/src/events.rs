@@ -3,8 +3,8 @@
 //!
 //! `--stats` prints one stats object. Otherwise stats are printed every interval and an "oom"
 //! event whenever the kernel's OOM killer kills in the cgroup, until the container stops. The
-//! state lock is held only while the state is read, so `kill`/`delete` are not blocked by a
-//! running `events`.
+//! state is read without the lock (`ContainerDir::peek`), so `events` neither waits behind a
+//! busy container nor holds up `kill`/`delete`.
 
 use crate::cgroups::{Cgroup, CgroupError, Driver};
 use crate::container::status_of;
@@ -163,7 +163,7 @@ pub fn events(
     out: &mut impl Write,
 ) -> Result<(), EventsError> {
     let st = {
-        let dir = ContainerDir::open(root, id)?;
+        let dir = ContainerDir::peek(root, id)?;
         let st = dir.load()?;
         if status_of(&dir, &st) == Status::Stopped {
             return Err(EventsError::NotRunning { id: id.to_string() });

@@ -14,6 +14,15 @@
 //!    socket is close-on-exec, so end-of-file tells the runtime the exec happened; a failure is
 //!    sent as `E<message>`.
 //!
+//! The state lock is held up to `G` and no longer: the process is in the container's cgroup and
+//! pid namespace by then, where the container can stop it (SIGSTOP from inside) or freeze it
+//! (`exec --ignore-paused`), and nothing may wait on that under the lock. The wait for the exec
+//! itself has no bound (a frozen container holds an exec until `resume`, as in runc), but the
+//! caller's SIGINT or SIGTERM ends it: the half-made process is killed and exec fails. After the
+//! exec, a foreground exec waits for the process and forwards signals, as runc does; when it
+//! forwards SIGINT or SIGTERM to a process the container keeps stopped, it stops waiting and
+//! fails (the signal stays pending; the process, the container's now, goes with the container).
+//!
 //! The confinement comes from the container's config (saved in the state directory at create
 //! time) unless the `--process` JSON or the flags say otherwise; inheritable and ambient
 //! capabilities stay empty unless asked for (CVE-2022-29162).
@@ -96,6 +105,12 @@ pub enum ExecError {
     FileLimit(io::Error),
     #[error("passing {n} descriptors from 3 on (--preserve-fds plus LISTEN_FDS): the open file limit is {limit}")]
     TooManyFds { n: u32, limit: u64 },
+    #[error("blocking SIGINT and SIGTERM for the exec: {0}")]
+    SignalMask(io::Error),
+    #[error("exec interrupted by {signal} before process {pid} ran the command (still setting up, or stopped or frozen by the container); killed it")]
+    Interrupted { pid: i32, signal: String },
+    #[error("process {pid} is stopped (by a signal from inside the container): forwarded {signal}, which it gets once continued; not waiting for it")]
+    LeftStopped { pid: i32, signal: String },
 }
 
 /// `exec`'s flags (runc's names).
@@ -229,7 +244,16 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
     };
 
     // Foreground: block the signals we forward before the process exists, so none is lost; the
-    // process empties its mask right before exec.
+    // process empties its mask right before exec. Detached: only SIGINT/SIGTERM, which end the
+    // wait for the exec (see wait_for_process) instead of leaving a half-made process behind.
+    let _detached_mask = if o.detach {
+        Some(
+            syscalls::block_signals(&[libc::SIGINT, libc::SIGTERM])
+                .map_err(ExecError::SignalMask)?,
+        )
+    } else {
+        None
+    };
     let mut set = std::mem::MaybeUninit::<libc::sigset_t>::zeroed();
     // SAFETY: sigfillset initialises the set we own; sigprocmask reads it.
     unsafe {
@@ -278,10 +302,17 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
             .map_err(|err| ExecError::OomScoreAdj { pid, err })?;
     }
     syscalls::write_all_fd(parent.as_fd(), b"G").map_err(ExecError::Sync)?;
+    // The process is in the cgroup: a delete that comes now kills it, and what follows waits on
+    // the container. See the module doc.
+    drop(dir);
     let master = match &console_keep {
-        Some(sock) => Some(console::receive_master(sock.as_fd())?.0),
+        Some(sock) => {
+            wait_for_process(sock.as_fd(), pid)?;
+            Some(console::receive_master(sock.as_fd())?.0)
+        }
         None => None,
     };
+    wait_for_process(parent.as_fd(), pid)?;
     let mut msg = read_msg(parent.as_fd())?;
     if let Msg::Listener(fd) = msg {
         // A filter with NOTIFY rules: its listener goes to the agent from here, in the host's
@@ -289,6 +320,7 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
         let running = st.hook_json(Status::Running);
         crate::seccomp::send_to_agent(plan.seccomp.as_ref(), Some(fd), pid, &running)
             .map_err(|e| ExecError::Child(e.to_string()))?;
+        wait_for_process(parent.as_fd(), pid)?;
         msg = read_msg(parent.as_fd())?;
     }
     match msg {
@@ -296,7 +328,6 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
         Msg::Error(m) => return Err(ExecError::Child(m)),
         _ => return Err(ExecError::Sync(io::Error::from(io::ErrorKind::InvalidData))),
     }
-    drop(dir);
     if let Some(p) = &o.pid_file {
         container::write_pid_file(p, pid).map_err(|e| ExecError::PidFile {
             path: p.clone(),
@@ -308,7 +339,27 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
     if o.detach {
         return Ok(0);
     }
-    wait_foreground(pid, &set, master)
+    wait_process(pid, &set, master, Stopped::GiveUp)
+}
+
+/// Waits until the process has something for us on `sock` (a message, a descriptor or its
+/// end), or the caller's SIGINT/SIGTERM (blocked by now) says to give up.
+fn wait_for_process(sock: BorrowedFd<'_>, pid: i32) -> Result<(), ExecError> {
+    loop {
+        if syscalls::poll_readable(sock, std::time::Duration::from_millis(50))
+            .map_err(ExecError::Sync)?
+        {
+            return Ok(());
+        }
+        if let Some(sig) =
+            syscalls::take_signal(&[libc::SIGINT, libc::SIGTERM], std::time::Duration::ZERO)
+        {
+            return Err(ExecError::Interrupted {
+                pid,
+                signal: syscalls::signal_name(sig),
+            });
+        }
+    }
 }
 
 /// The process JSON for the exec: the `--process` file with what it leaves out taken from the
@@ -554,9 +605,16 @@ impl Drop for KillGuard {
     fn drop(&mut self) {
         if let Some(pid) = self.0.take() {
             // SAFETY: our own, not yet reaped, child: the pid cannot have been reused.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            // A process in a frozen v1 cgroup only dies when thawed: reap it if it goes soon,
+            // else leave that to whoever inherits it (it is in the container's cgroup, so
+            // `resume` or `delete` ends it).
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+            // SAFETY: waiting for our own child without blocking.
+            while unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) } == 0
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
             }
         }
     }
@@ -636,8 +694,52 @@ pub fn wait_foreground(
     set: &libc::sigset_t,
     master: Option<OwnedFd>,
 ) -> Result<i32, ExecError> {
+    wait_process(pid, set, master, Stopped::Wait)
+}
+
+/// What a foreground wait does when it forwards SIGINT or SIGTERM to a process that is stopped.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stopped {
+    /// Keep waiting (a container's init: `run` must still delete the container after it).
+    Wait,
+    /// Fail with [`ExecError::LeftStopped`] (an exec'd process the container keeps stopped).
+    GiveUp,
+}
+
+/// Forwards a caller's signal to our child.
+fn forward(pid: i32, sig: i32, stopped: Stopped) -> Result<(), ExecError> {
+    // SAFETY: forwarding a signal to our own, not yet reaped, child.
+    unsafe { libc::kill(pid, sig) };
+    if stopped == Stopped::GiveUp
+        && (sig == libc::SIGINT || sig == libc::SIGTERM)
+        && process_stopped(pid)
+    {
+        return Err(ExecError::LeftStopped {
+            pid,
+            signal: syscalls::signal_name(sig),
+        });
+    }
+    Ok(())
+}
+
+/// Whether the process is in the stopped state (`T`) now.
+fn process_stopped(pid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    stat.rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next())
+        .is_some_and(|s| s == "T")
+}
+
+fn wait_process(
+    pid: i32,
+    set: &libc::sigset_t,
+    master: Option<OwnedFd>,
+    stopped: Stopped,
+) -> Result<i32, ExecError> {
     let Some(master) = master else {
-        return wait_signals(pid, set);
+        return wait_signals(pid, set, stopped);
     };
     let stdin = io::stdin();
     let raw = console::RawMode::enter(stdin.as_fd());
@@ -659,8 +761,10 @@ pub fn wait_foreground(
         if sig == libc::SIGWINCH {
             console::copy_window_size(stdin.as_fd(), master.as_fd());
         } else if sig > 0 && sig != libc::SIGCHLD {
-            // SAFETY: forwarding a signal to our own, not yet reaped, child.
-            unsafe { libc::kill(pid, sig) };
+            if let Err(e) = forward(pid, sig, stopped) {
+                drop(raw);
+                return Err(e);
+            }
         }
         if sig == libc::SIGCHLD || hangup {
             if let Some(code) = try_wait(pid) {
@@ -677,7 +781,7 @@ pub fn wait_foreground(
             if hangup {
                 // The terminal is gone but the process is not: wait for its exit signal.
                 drop(raw);
-                return wait_signals(pid, set);
+                return wait_signals(pid, set, stopped);
             }
         }
     }
@@ -699,7 +803,7 @@ fn try_wait(pid: i32) -> Option<i32> {
     }
 }
 
-fn wait_signals(pid: i32, set: &libc::sigset_t) -> Result<i32, ExecError> {
+fn wait_signals(pid: i32, set: &libc::sigset_t, stopped: Stopped) -> Result<i32, ExecError> {
     loop {
         let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
         // SAFETY: `set` is initialised; info is ours to fill.
@@ -717,7 +821,6 @@ fn wait_signals(pid: i32, set: &libc::sigset_t) -> Result<i32, ExecError> {
             }
             continue;
         }
-        // SAFETY: forwarding a signal to our own, not yet reaped, child.
-        unsafe { libc::kill(pid, sig) };
+        forward(pid, sig, stopped)?;
     }
 }

@@ -28,6 +28,10 @@ pub enum ProcessError {
     InitDied,
     #[error("container init: {0}")]
     Init(String),
+    #[error("blocking SIGINT and SIGTERM while the init sets up: {0}")]
+    SignalMask(io::Error),
+    #[error("create interrupted by {signal} while the container init (pid {pid}) set itself up")]
+    Interrupted { pid: i32, signal: String },
 }
 
 /// The runtime's end of a freshly cloned init.
@@ -100,10 +104,26 @@ pub fn spawn_init(
 impl InitHandle {
     /// Lets the init go on and waits until it is ready (or reports why it is not). Returns the
     /// seccomp listener fd the init sent with `R`, if its filter has NOTIFY rules.
+    ///
+    /// An init that joins another container's pid namespace can be stopped from there, so the
+    /// wait ends on the caller's SIGINT/SIGTERM with an error (the caller then undoes the
+    /// create) rather than the signal killing us and leaving a half-made container.
     pub fn go_and_wait_ready(&self) -> Result<Option<OwnedFd>, ProcessError> {
+        let ends = [libc::SIGINT, libc::SIGTERM];
+        let _mask = syscalls::block_signals(&ends).map_err(ProcessError::SignalMask)?;
         let mut msg = vec![b'G'];
         msg.extend_from_slice(&self.pid.to_le_bytes());
         syscalls::write_all_fd(self.sock.as_fd(), &msg).map_err(ProcessError::Sync)?;
+        while !syscalls::poll_readable(self.sock.as_fd(), std::time::Duration::from_millis(50))
+            .map_err(ProcessError::Sync)?
+        {
+            if let Some(sig) = syscalls::take_signal(&ends, std::time::Duration::ZERO) {
+                return Err(ProcessError::Interrupted {
+                    pid: self.pid,
+                    signal: syscalls::signal_name(sig),
+                });
+            }
+        }
         let mut buf = vec![0u8; 8192];
         let (n, fd) =
             syscalls::recv_with_fd(self.sock.as_fd(), &mut buf).map_err(ProcessError::Sync)?;

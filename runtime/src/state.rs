@@ -1,17 +1,24 @@
 //! The state directory: `<root>/<id>/` holds `state.json` (written atomically), the `exec.fifo`
 //! the created init waits on, and is itself the lock that serializes operations on one id.
 //!
+//! Commands that change a container take the lock ([`ContainerDir::open`]); the read-only ones
+//! ([`ContainerDir::peek`]) never wait for it. A lock is held only while the holder works, never
+//! while it waits on something the container controls; a waiter gives up after a bound or on
+//! the caller's SIGINT/SIGTERM.
+//!
 //! Status is never trusted from the file alone: it is derived from the init process (alive, and
 //! the same process by its start time), the fifo (present until `start`), and the freezer.
 
 use crate::hooks::Hook;
+use crate::syscalls;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -37,6 +44,10 @@ pub enum StateError {
     },
     #[error("locking container {id}: {err}")]
     Lock { id: String, err: io::Error },
+    #[error("container {id} is busy: another command has held its lock for {secs} s")]
+    Busy { id: String, secs: u64 },
+    #[error("gave up waiting for the lock of container {id}: interrupted by {signal}")]
+    Interrupted { id: String, signal: String },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,12 +160,24 @@ pub fn validate_id(id: &str) -> Result<(), StateError> {
     }
 }
 
-/// A locked state directory. The lock is released when this is dropped.
+/// A state directory, locked (by [`ContainerDir::create`] or [`ContainerDir::open`]) or only
+/// looked at ([`ContainerDir::peek`]). The lock is released when this is dropped.
 pub struct ContainerDir {
     pub id: String,
     pub path: PathBuf,
-    _lock: File,
+    /// The open directory; flocked unless `locked` is false.
+    handle: File,
+    locked: bool,
 }
+
+/// How long a command waits for another one working on the same container before it reports
+/// the container busy. Holders never wait on the container itself without bound (exec lets go
+/// before its process runs, start before it watches the workload's exec), so this is only
+/// reached behind a slow create or delete (hooks, a kill that takes long).
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// How often a waiting command tries the lock again.
+const LOCK_RETRY: Duration = Duration::from_millis(20);
 
 fn ensure_root(root: &Path) -> Result<(), StateError> {
     std::fs::DirBuilder::new()
@@ -167,8 +190,8 @@ fn ensure_root(root: &Path) -> Result<(), StateError> {
         })
 }
 
-fn lock(id: &str, path: &Path) -> Result<File, StateError> {
-    let f = File::open(path).map_err(|err| {
+fn open_dir(id: &str, path: &Path) -> Result<File, StateError> {
+    File::open(path).map_err(|err| {
         if err.kind() == io::ErrorKind::NotFound {
             StateError::NotFound { id: id.to_string() }
         } else {
@@ -178,19 +201,58 @@ fn lock(id: &str, path: &Path) -> Result<File, StateError> {
                 err,
             }
         }
-    })?;
-    // SAFETY: flock on a descriptor we own.
-    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(StateError::Lock {
+    })
+}
+
+/// Locks the directory at `path`. The wait is bounded by [`LOCK_WAIT`], and the caller's SIGINT
+/// or SIGTERM ends it with an error (blocked meanwhile, so they are taken here rather than
+/// killing the process with no word).
+fn lock(id: &str, path: &Path) -> Result<File, StateError> {
+    let lock_err = |err| StateError::Lock {
+        id: id.to_string(),
+        err,
+    };
+    let _mask = syscalls::block_signals(&[libc::SIGINT, libc::SIGTERM]).map_err(lock_err)?;
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        let f = open_dir(id, path)?;
+        while !syscalls::try_flock_exclusive(f.as_fd()).map_err(lock_err)? {
+            if Instant::now() >= deadline {
+                return Err(StateError::Busy {
+                    id: id.to_string(),
+                    secs: LOCK_WAIT.as_secs(),
+                });
+            }
+            if let Some(sig) = syscalls::take_signal(&[libc::SIGINT, libc::SIGTERM], LOCK_RETRY) {
+                return Err(StateError::Interrupted {
+                    id: id.to_string(),
+                    signal: syscalls::signal_name(sig),
+                });
+            }
+        }
+        // While we waited the directory may have been deleted, and a new container of the same
+        // id made: our lock then guards a directory nobody else uses. It counts only if the
+        // directory at the path is still the one we locked; if it was replaced, lock that one.
+        let ours = syscalls::fstat(f.as_fd()).map_err(|err| StateError::Io {
             id: id.to_string(),
-            err: io::Error::last_os_error(),
-        });
+            path: path.to_path_buf(),
+            err,
+        })?;
+        match std::fs::symlink_metadata(path) {
+            Ok(now) if now.dev() == ours.st_dev && now.ino() == ours.st_ino => return Ok(f),
+            Ok(_) => continue,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StateError::NotFound { id: id.to_string() })
+            }
+            Err(err) => {
+                return Err(StateError::Io {
+                    id: id.to_string(),
+                    path: path.to_path_buf(),
+                    err,
+                })
+            }
+        }
     }
-    // The directory may have been deleted while we waited for the lock.
-    if !path.exists() {
-        return Err(StateError::NotFound { id: id.to_string() });
-    }
-    Ok(f)
 }
 
 impl ContainerDir {
@@ -213,29 +275,49 @@ impl ContainerDir {
                     }
                 }
             })?;
-        let lock = lock(id, &path)?;
+        let handle = lock(id, &path)?;
         Ok(ContainerDir {
             id: id.to_string(),
             path,
-            _lock: lock,
+            handle,
+            locked: true,
         })
     }
 
+    /// The directory of an existing container, locked: for the commands that change it.
     pub fn open(root: &Path, id: &str) -> Result<Self, StateError> {
         validate_id(id)?;
         let path = root.join(id);
-        let lock = lock(id, &path)?;
+        let handle = lock(id, &path)?;
         Ok(ContainerDir {
             id: id.to_string(),
             path,
-            _lock: lock,
+            handle,
+            locked: true,
+        })
+    }
+
+    /// The directory of an existing container, not locked: for the read-only commands (state,
+    /// list, ps, events), which must answer even while a writer holds the lock. They see a
+    /// consistent state because state.json is only ever replaced whole (see [`write_atomic`]);
+    /// a state.json that is not there (a create not that far, a delete under way) reads as
+    /// "does not exist".
+    pub fn peek(root: &Path, id: &str) -> Result<Self, StateError> {
+        validate_id(id)?;
+        let path = root.join(id);
+        let handle = open_dir(id, &path)?;
+        Ok(ContainerDir {
+            id: id.to_string(),
+            path,
+            handle,
+            locked: false,
         })
     }
 
     /// The descriptor holding the lock. A forked init inherits it and must close it, or the
     /// lock (which belongs to the open file, not the process) outlives our release of it.
     pub fn lock_fd(&self) -> std::os::fd::RawFd {
-        self._lock.as_raw_fd()
+        self.handle.as_raw_fd()
     }
 
     pub fn fifo_path(&self) -> PathBuf {
@@ -248,10 +330,18 @@ impl ContainerDir {
 
     pub fn load(&self) -> Result<State, StateError> {
         let p = self.state_path();
-        let bytes = std::fs::read(&p).map_err(|err| StateError::Io {
-            id: self.id.clone(),
-            path: p.clone(),
-            err,
+        let bytes = std::fs::read(&p).map_err(|err| {
+            if !self.locked && err.kind() == io::ErrorKind::NotFound {
+                StateError::NotFound {
+                    id: self.id.clone(),
+                }
+            } else {
+                StateError::Io {
+                    id: self.id.clone(),
+                    path: p.clone(),
+                    err,
+                }
+            }
         })?;
         serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
             id: self.id.clone(),
@@ -285,20 +375,45 @@ impl ContainerDir {
     }
 }
 
-/// Writes a file by temp-file-and-rename in the same directory.
+/// Writes a file by temp-file-and-rename in the same directory, so a reader sees the old
+/// content or the new, never half of it. The temp file is made with O_EXCL|O_NOFOLLOW: the
+/// directory may be writable by others (a pid file's often is), and a symlink or file planted at
+/// the temp name must not redirect the write; such a name is passed over for another.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}", std::process::id()));
-    let mut f = File::create(&tmp)?;
-    f.write_all(bytes)?;
+    let pid = std::process::id();
+    let mut attempt = 0u32;
+    let (tmp, fd) = loop {
+        let tmp = if attempt == 0 {
+            dir.join(format!(".{name}.{pid}"))
+        } else {
+            // A name someone who planted the first one cannot guess as easily.
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            dir.join(format!(".{name}.{pid}.{nanos:x}{attempt}"))
+        };
+        let flags =
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        match syscalls::open(&tmp, flags, 0o666) {
+            Ok(fd) => break (tmp, fd),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    };
+    let mut f = File::from(fd);
+    let written = f.write_all(bytes);
     drop(f);
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    written
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
 }
 
 /// Ids of all containers under the root, sorted.
@@ -369,6 +484,28 @@ mod tests {
     fn owner_of_the_root_directory_is_root() {
         assert_eq!(owner_name(Path::new("/")), "root");
         assert_eq!(owner_name(Path::new("/no/such/path")), "");
+    }
+
+    #[test]
+    fn write_atomic_passes_over_a_planted_temp_name() {
+        let dir = std::env::temp_dir().join(format!("rampart-state-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("precious");
+        std::fs::write(&target, "precious").unwrap();
+        let path = dir.join("x.pid");
+        std::os::unix::fs::symlink(&target, dir.join(format!(".x.pid.{}", std::process::id())))
+            .unwrap();
+        let r = write_atomic(&path, b"42");
+        let (t, p) = (
+            std::fs::read_to_string(&target),
+            std::fs::read_to_string(&path),
+        );
+        let link = std::fs::symlink_metadata(&path).map(|m| m.file_type().is_symlink());
+        let _ = std::fs::remove_dir_all(&dir);
+        r.unwrap();
+        assert_eq!(t.unwrap(), "precious");
+        assert_eq!(p.unwrap(), "42");
+        assert!(!link.unwrap());
     }
 
     #[test]

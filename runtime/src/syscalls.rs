@@ -715,6 +715,105 @@ pub fn read_fd(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// Takes the exclusive flock of `fd` if it is free. Ok(false): another open file holds it.
+pub fn try_flock_exclusive(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    // SAFETY: flock on a descriptor the caller owns; LOCK_NB never sleeps.
+    if unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EWOULDBLOCK) | Some(libc::EINTR) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+fn sigset_of(signals: &[i32]) -> libc::sigset_t {
+    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::zeroed();
+    // SAFETY: sigemptyset initialises the set we own; sigaddset only sets bits in it (an
+    // invalid number is refused with EINVAL and leaves it unchanged).
+    unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        for &s in signals {
+            libc::sigaddset(set.as_mut_ptr(), s);
+        }
+        set.assume_init()
+    }
+}
+
+/// The calling thread's signal mask as it was before [`block_signals`]; restored on drop.
+pub struct SignalMask {
+    old: libc::sigset_t,
+}
+
+impl Drop for SignalMask {
+    fn drop(&mut self) {
+        // SAFETY: `old` was filled in by pthread_sigmask in block_signals.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut()) };
+    }
+}
+
+/// Adds `signals` to the calling thread's mask, so they wait to be taken by [`take_signal`]
+/// instead of running their default action.
+pub fn block_signals(signals: &[i32]) -> io::Result<SignalMask> {
+    let set = sigset_of(signals);
+    let mut old = std::mem::MaybeUninit::<libc::sigset_t>::zeroed();
+    // SAFETY: `set` is initialised; pthread_sigmask fills `old`.
+    let r = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, old.as_mut_ptr()) };
+    if r != 0 {
+        return Err(io::Error::from_raw_os_error(r));
+    }
+    Ok(SignalMask {
+        // SAFETY: filled in by the successful pthread_sigmask above.
+        old: unsafe { old.assume_init() },
+    })
+}
+
+/// Takes one pending signal of `signals` (which must be blocked), waiting at most `timeout`;
+/// None when none came. Other pending signals stay pending.
+pub fn take_signal(signals: &[i32], timeout: std::time::Duration) -> Option<i32> {
+    let set = sigset_of(signals);
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
+    // SAFETY: `set` and `ts` are initialised; info is ours to fill.
+    let r = unsafe { libc::sigtimedwait(&set, info.as_mut_ptr(), &ts) };
+    (r > 0).then_some(r)
+}
+
+/// Waits up to `timeout` for `fd` to be readable (or at its end, or in error): Ok(true) then.
+pub fn poll_readable(fd: BorrowedFd<'_>, timeout: std::time::Duration) -> io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd.
+    let r = unsafe { libc::poll(&mut pfd, 1, ms) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            return Ok(false);
+        }
+        return Err(e);
+    }
+    Ok(r > 0)
+}
+
+/// The name of a signal for messages: "SIGTERM", or the number when it has no common name.
+pub fn signal_name(sig: i32) -> String {
+    match sig {
+        libc::SIGINT => "SIGINT".into(),
+        libc::SIGTERM => "SIGTERM".into(),
+        libc::SIGHUP => "SIGHUP".into(),
+        libc::SIGQUIT => "SIGQUIT".into(),
+        n => format!("signal {n}"),
+    }
+}
+
 /// Resets every catchable signal to its default action and empties the signal mask. Ignored
 /// signals survive execve, and Rust ignores SIGPIPE at start-up: the workload must not inherit that.
 pub fn reset_signals() {

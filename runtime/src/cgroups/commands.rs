@@ -1,5 +1,6 @@
 //! The commands that drive a running container's cgroup: `pause`, `resume`, `ps`, `update`.
-//! Each takes the container's state lock only for as long as it reads the state and acts.
+//! `pause`, `resume` and `update` take the container's state lock for as long as they read the
+//! state and act; `ps` only looks and takes none.
 
 use super::{Cgroup, CgroupError, Driver, Layout};
 use crate::container::status_of;
@@ -48,14 +49,17 @@ pub enum CommandError {
 
 /// Loads the state and opens the cgroup of a container (state lock held by the returned dir).
 fn open(root: &Path, id: &str) -> Result<(ContainerDir, State, Status, Cgroup), CommandError> {
-    let dir = ContainerDir::open(root, id)?;
+    open_dir(ContainerDir::open(root, id)?)
+}
+
+fn open_dir(dir: ContainerDir) -> Result<(ContainerDir, State, Status, Cgroup), CommandError> {
     let st = dir.load()?;
     let status = status_of(&dir, &st);
     let path = st
         .cgroup_path
         .clone()
-        .ok_or_else(|| CommandError::NoCgroup { id: id.to_string() })?;
-    let cg = Cgroup::open(&path, id, Driver::Cgroupfs)?;
+        .ok_or_else(|| CommandError::NoCgroup { id: dir.id.clone() })?;
+    let cg = Cgroup::open(&path, &dir.id, Driver::Cgroupfs)?;
     Ok((dir, st, status, cg))
 }
 
@@ -88,9 +92,10 @@ pub fn resume(root: &Path, id: &str) -> Result<(), CommandError> {
     Ok(())
 }
 
-/// The host pids of every process in the container's cgroup.
+/// The host pids of every process in the container's cgroup. Read without the lock (`ps`
+/// only looks), so it answers while another command works on the container.
 pub fn pids(root: &Path, id: &str) -> Result<Vec<i32>, CommandError> {
-    let (_dir, _st, status, cg) = open(root, id)?;
+    let (_dir, _st, status, cg) = open_dir(ContainerDir::peek(root, id)?)?;
     if status == Status::Stopped {
         return Err(wrong(id, status, "ps", "running"));
     }
