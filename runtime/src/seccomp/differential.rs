@@ -650,15 +650,30 @@ fn fixture(name: &str) -> Value {
 fn decisions_match_libseccomp() {
     let mut t = Tally::default();
     // The issue's case: the default profile, getpgid denied with EACCES, and an argument-scoped
-    // allow for getpgid. libseccomp denies every getpgid.
-    let mut issue = super::default_profile_json().expect("default profile");
-    if let Some(s) = issue["syscalls"].as_array_mut() {
-        s.push(json!({"names": ["getpgid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}));
-        s.push(json!({"names": ["getpgid"], "action": "SCMP_ACT_ALLOW",
-            "args": [{"index": 0, "op": "SCMP_CMP_EQ", "value": 0}]}));
+    // allow for getpgid; libseccomp denies every getpgid. The default profile allows getpgid
+    // unconditionally itself, and in libseccomp the first rule without args wins, so the deny
+    // must come first (prepended), or getpgid must leave the allow list (then in any order).
+    let deny = json!({"names": ["getpgid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13});
+    let allow = json!({"names": ["getpgid"], "action": "SCMP_ACT_ALLOW",
+        "args": [{"index": 0, "op": "SCMP_CMP_EQ", "value": 0}]});
+    let mut prepended = super::default_profile_json().expect("default profile");
+    if let Some(s) = prepended["syscalls"].as_array_mut() {
+        s.insert(0, allow.clone());
+        s.insert(0, deny.clone());
+    }
+    let mut removed = super::default_profile_json().expect("default profile");
+    if let Some(s) = removed["syscalls"].as_array_mut() {
+        for e in s.iter_mut() {
+            if let Some(n) = e["names"].as_array_mut() {
+                n.retain(|n| n != "getpgid");
+            }
+        }
+        s.push(allow);
+        s.push(deny);
     }
     let published = vec![
-        issue,
+        prepended,
+        removed,
         super::default_profile_json().expect("default profile"),
         fixture("docker-default.json"),
         fixture("docker-allcaps.json"),
