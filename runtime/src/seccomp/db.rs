@@ -26,8 +26,10 @@
 //! - two rules with the same conditions and different actions are refused (EEXIST); so are a
 //!   longer and a shorter rule on the same path with different actions.
 //!
-//! libseccomp's tree pruning (`_db_tree_prune`) only removes sub-trees that cannot change a
-//! decision, so it is not reproduced.
+//! - before merging, libseccomp prunes (`_db_tree_prune`): it removes existing sub-trees the new
+//!   rule covers with the same action, and drops the new rule when the existing tree looks
+//!   "shorter". That test compares nodes and actions, not the path above them, so it can drop a
+//!   rule that would decide some calls; we reproduce it too.
 
 use super::compile::Op;
 
@@ -86,6 +88,31 @@ pub(crate) struct Syscall {
     /// The action of the rule without conditions that decides the syscall.
     pub(crate) unconditional: Option<u32>,
 }
+
+/// Where a pointer to a level lives: the syscall's root or a node's branch.
+#[derive(Clone, Copy, Debug)]
+enum Slot {
+    Root,
+    True(Id),
+    False(Id),
+}
+
+/// libseccomp's `db_iter_state` while pruning.
+#[derive(Clone, Copy, Debug)]
+struct Prune {
+    flags: u32,
+    /// The new rule's action.
+    action: u32,
+}
+
+const MATCH: u32 = 0x1;
+const MATCH_ONCE: u32 = 0x2;
+const X_FINISHED: u32 = 0x10;
+const N_FINISHED: u32 = 0x20;
+const X_PREFIX: u32 = 0x100;
+const N_PREFIX: u32 = 0x200;
+const M_MATCHSET: u32 = MATCH | MATCH_ONCE;
+const M_REDUNDANT: u32 = MATCH | X_FINISHED | N_PREFIX;
 
 /// Why libseccomp would refuse a rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -247,18 +274,282 @@ impl Syscall {
             self.root = None;
             return Ok(());
         };
-        match self.root {
-            None => {
-                self.root = Some(chain);
-                Ok(())
+        let Some(root) = self.root else {
+            self.root = Some(chain);
+            return Ok(());
+        };
+        // libseccomp first prunes the existing tree against the new chain: it drops existing
+        // sub-trees the new rule makes redundant, or the new rule when it finds the existing
+        // tree "shorter". Its redundancy test looks at node equality and actions only, not at
+        // the path above, so it can drop a rule that does decide something; runc enforces
+        // exactly that, so we reproduce it.
+        let mut state = Prune { flags: 0, action };
+        let removed = self.prune(Some(root), Some(chain), &mut state);
+        if removed > 0 {
+            match self.root {
+                None => {
+                    self.root = Some(chain);
+                    return Ok(());
+                }
+                Some(_) => {}
             }
-            Some(root) => {
-                let mut slot = root;
-                let r = self.tree_add(&mut slot, chain);
-                self.root = Some(slot);
-                r
+        } else if state.flags & M_REDUNDANT == M_REDUNDANT {
+            return Ok(());
+        }
+        let Some(mut slot) = self.root else {
+            return Ok(());
+        };
+        let r = self.tree_add(&mut slot, chain);
+        self.root = Some(slot);
+        r
+    }
+
+    /// Nodes reachable from the root, through branches and level links.
+    fn reachable(&self) -> Vec<bool> {
+        let mut seen = vec![false; self.nodes.len()];
+        let mut todo: Vec<Id> = self.root.into_iter().collect();
+        while let Some(n) = todo.pop() {
+            if std::mem::replace(&mut seen[n], true) {
+                continue;
+            }
+            let x = &self.nodes[n];
+            todo.extend(
+                [x.nxt_t, x.nxt_f, x.lvl_prv, x.lvl_nxt]
+                    .into_iter()
+                    .flatten(),
+            );
+        }
+        seen
+    }
+
+    fn slot(&self, s: Slot) -> Option<Id> {
+        match s {
+            Slot::Root => self.root,
+            Slot::True(n) => self.nodes[n].nxt_t,
+            Slot::False(n) => self.nodes[n].nxt_f,
+        }
+    }
+
+    fn set_slot(&mut self, s: Slot, v: Option<Id>) {
+        match s {
+            Slot::Root => self.root = v,
+            Slot::True(n) => self.nodes[n].nxt_t = v,
+            Slot::False(n) => self.nodes[n].nxt_f = v,
+        }
+    }
+
+    fn is_zombie(&self, n: Id) -> bool {
+        let x = &self.nodes[n];
+        self.is_leaf(n) && x.act_t.is_none() && x.act_f.is_none()
+    }
+
+    /// Removes `node` (and what hangs below it) from the tree under `slot`, and nodes that are
+    /// left as leaves without actions on the way (libseccomp's `_db_tree_remove`). Returns how
+    /// many nodes left the tree.
+    fn tree_remove(&mut self, slot: Slot, node: Id) -> usize {
+        let Some(start) = self.slot(slot) else {
+            return 0;
+        };
+        let mut c = start;
+        while let Some(p) = self.nodes[c].lvl_prv {
+            c = p;
+        }
+        let mut cnt = 0;
+        loop {
+            if c == node {
+                break;
+            }
+            cnt += self.tree_remove(Slot::True(c), node);
+            cnt += self.tree_remove(Slot::False(c), node);
+            if self.is_zombie(c) {
+                break;
+            }
+            match self.nodes[c].lvl_nxt {
+                Some(next) if cnt == 0 => c = next,
+                _ => return cnt,
             }
         }
+        let before = self.reachable().iter().filter(|&&r| r).count();
+        if self.slot(slot) == Some(c) {
+            let to = self.nodes[c].lvl_prv.or(self.nodes[c].lvl_nxt);
+            self.set_slot(slot, to);
+        }
+        let (p, n) = (self.nodes[c].lvl_prv, self.nodes[c].lvl_nxt);
+        if let Some(p) = p {
+            self.nodes[p].lvl_nxt = n;
+        }
+        if let Some(n) = n {
+            self.nodes[n].lvl_prv = p;
+        }
+        self.nodes[c].lvl_prv = None;
+        self.nodes[c].lvl_nxt = None;
+        let after = self.reachable().iter().filter(|&&r| r).count();
+        cnt + before.saturating_sub(after)
+    }
+
+    fn gone(&self, n: Id) -> bool {
+        !self.reachable()[n]
+    }
+
+    /// libseccomp's `_db_tree_prune`: compares the level of `existing` with the chain `new`,
+    /// removing existing sub-trees the new chain covers with the same action, and recording in
+    /// `state` whether the existing tree already covers the new chain. Returns how many nodes
+    /// were removed.
+    fn prune(&mut self, existing: Option<Id>, new: Option<Id>, state: &mut Prune) -> usize {
+        let mut cnt = 0;
+        let mut st = *state;
+        let finish = |state: &mut Prune, st: Prune| {
+            if st.flags & MATCH != 0 {
+                state.flags |= st.flags;
+            } else {
+                state.flags &= !MATCH;
+            }
+        };
+        let (Some(mut x), Some(n)) = (existing, new) else {
+            finish(state, st);
+            return cnt;
+        };
+        if state.flags & M_MATCHSET == MATCH_ONCE {
+            finish(state, st);
+            return cnt;
+        }
+        while let Some(p) = self.nodes[x].lvl_prv {
+            x = p;
+        }
+        let mut cur = Some(x);
+        while let Some(x) = cur {
+            let x_next = self.nodes[x].lvl_nxt;
+            if self.chain_eq(x, n) {
+                st.flags |= M_MATCHSET;
+                if self.is_leaf(n) {
+                    st.flags |= N_FINISHED;
+                }
+                if self.is_leaf(x) {
+                    st.flags |= X_FINISHED;
+                }
+                let (xn, nn) = (&self.nodes[x], &self.nodes[n]);
+                let x_t = xn.act_t.is_some() || xn.nxt_t.is_some();
+                let n_t = nn.act_t.is_some() || nn.nxt_t.is_some();
+                let x_f = xn.act_f.is_some() || xn.nxt_f.is_some();
+                let n_f = nn.act_f.is_some() || nn.nxt_f.is_some();
+                if (x_t && !n_t) || (x_f && !n_f) {
+                    finish(state, st);
+                    return cnt;
+                }
+                if st.flags & N_FINISHED != 0 && st.flags & X_FINISHED != 0 {
+                    let same = xn.act_t.is_some() == nn.act_t.is_some()
+                        && xn.act_t_raw == nn.act_t_raw
+                        && xn.act_f == nn.act_f;
+                    if !same {
+                        finish(state, st);
+                        return cnt;
+                    }
+                }
+                let mut x_dead = false;
+                for true_branch in [true, false] {
+                    let (xs, ns) = if true_branch {
+                        (self.nodes[x].nxt_t, self.nodes[n].nxt_t)
+                    } else {
+                        (self.nodes[x].nxt_f, self.nodes[n].nxt_f)
+                    };
+                    if ns.is_none() {
+                        continue;
+                    }
+                    let mut sn = *state;
+                    sn.flags |= M_MATCHSET;
+                    let removed = self.prune(xs, ns, &mut sn);
+                    cnt += removed;
+                    if sn.flags & MATCH != 0 {
+                        st.flags |= sn.flags;
+                    }
+                    if removed > 0 && self.gone(x) {
+                        x_dead = true;
+                        break;
+                    }
+                }
+                if !x_dead {
+                    let all_same = self.actions_all(Some(x), st.action);
+                    if all_same
+                        && st.flags & MATCH != 0
+                        && st.flags & N_FINISHED != 0
+                        && st.flags & X_PREFIX != 0
+                    {
+                        cnt += self.tree_remove(Slot::Root, x);
+                        if self.root.is_none() {
+                            finish(state, st);
+                            return cnt;
+                        }
+                    } else if all_same
+                        && st.flags & MATCH != 0
+                        && st.flags & X_FINISHED != 0
+                        && st.flags & N_PREFIX != 0
+                    {
+                        finish(state, st);
+                        return cnt;
+                    }
+                }
+            } else if self.chain_lt(x, n) {
+                if state.flags & N_PREFIX != 0 {
+                    finish(state, st);
+                    return cnt;
+                }
+                for true_branch in [true, false] {
+                    let xs = if true_branch {
+                        self.nodes[x].nxt_t
+                    } else {
+                        self.nodes[x].nxt_f
+                    };
+                    if xs.is_none() {
+                        continue;
+                    }
+                    let mut sn = *state;
+                    sn.flags &= !MATCH;
+                    sn.flags |= X_PREFIX;
+                    let removed = self.prune(xs, Some(n), &mut sn);
+                    cnt += removed;
+                    if sn.flags & MATCH != 0 {
+                        st.flags |= sn.flags;
+                        finish(state, st);
+                        return cnt;
+                    }
+                    if removed > 0 && self.gone(x) {
+                        break;
+                    }
+                }
+            } else {
+                if state.flags & X_PREFIX != 0 {
+                    finish(state, st);
+                    return cnt;
+                }
+                for true_branch in [true, false] {
+                    let ns = if true_branch {
+                        self.nodes[n].nxt_t
+                    } else {
+                        self.nodes[n].nxt_f
+                    };
+                    if ns.is_none() {
+                        continue;
+                    }
+                    let mut sn = *state;
+                    sn.flags &= !MATCH;
+                    sn.flags |= N_PREFIX;
+                    let removed = self.prune(Some(x), ns, &mut sn);
+                    cnt += removed;
+                    if sn.flags & MATCH != 0 {
+                        st.flags |= sn.flags;
+                        finish(state, st);
+                        return cnt;
+                    }
+                    if removed > 0 && self.gone(x) {
+                        break;
+                    }
+                }
+            }
+            cur = x_next;
+        }
+        st.flags &= !MATCH;
+        finish(state, st);
+        cnt
     }
 
     fn chain_eq(&self, a: Id, b: Id) -> bool {
