@@ -53,9 +53,8 @@ impl Abi {
     /// Whether rules compare only the low 32 bits of arguments, as libseccomp does for its 32-bit
     /// ABIs: i386 (the kernel zero-extends an i386 task's registers into seccomp_data.args) and
     /// x32. An x32 task passes 64-bit registers, so an x32 argument can have high bits set that
-    /// the rule does not see; libseccomp compares them as 32-bit all the same, and every profile
-    /// is written against it. The x32 syscalls that take a 64-bit argument take it as a pointer
-    /// or an offset, which no published profile checks.
+    /// the rule does not see; libseccomp compares only the low halves all the same, and every
+    /// profile is written against it.
     pub(crate) fn args_32bit(self) -> bool {
         matches!(self, Abi::I386 | Abi::X32)
     }

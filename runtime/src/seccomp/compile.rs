@@ -11,7 +11,7 @@
 //!   ld nr
 //!   binary search over sorted syscall-number intervals (jge only) → one leaf per interval:
 //!     ret <action>                       constant: the result does not depend on arguments
-//!     argument checks, ret <action>...   conditional: only for syscalls with `args` rules
+//!     32-bit compares, ret <action>...   conditional: libseccomp's decision tree (`db.rs`)
 //! ```
 //!
 //! The intervals cover the whole 32-bit number space, so a leaf needs no further check. Runs of
@@ -39,8 +39,7 @@ use super::Compiled;
 pub const BAD_ARCH_ACTION: u32 = libc::SECCOMP_RET_KILL_PROCESS;
 
 /// Largest errnoRet for SCMP_ACT_ERRNO. The kernel clamps larger values to MAX_ERRNO (4095), and
-/// libseccomp refuses 4095 itself (its API reads -4095 as a failure), so runc rejects such a
-/// profile; so do we.
+/// libseccomp 2.5.4 refuses 4095 and above (EINVAL), so runc rejects such a profile; so do we.
 const MAX_ERRNO: u32 = 4094;
 
 /// Largest errnoRet for SCMP_ACT_TRACE: the 16-bit SECCOMP_RET_DATA the tracer receives.

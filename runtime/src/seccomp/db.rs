@@ -285,18 +285,12 @@ impl Syscall {
         // exactly that, so we reproduce it.
         let mut state = Prune { flags: 0, action };
         let removed = self.prune(Some(root), Some(chain), &mut state);
-        if removed > 0 {
-            match self.root {
-                None => {
-                    self.root = Some(chain);
-                    return Ok(());
-                }
-                Some(_) => {}
-            }
-        } else if state.flags & M_REDUNDANT == M_REDUNDANT {
+        if removed == 0 && state.flags & M_REDUNDANT == M_REDUNDANT {
             return Ok(());
         }
+        // Pruning may have emptied the tree; the new chain is then all there is.
         let Some(mut slot) = self.root else {
+            self.root = Some(chain);
             return Ok(());
         };
         let r = self.tree_add(&mut slot, chain);

@@ -58,8 +58,10 @@
 //!   name_to_handle_at, userfaultfd, clock/time setters, syslog, acct, quotactl, iopl/ioperm,
 //!   modify_ldt, mbind/set_mempolicy, fanotify, lookup_dcookie, vm86, and everything unlisted.
 //!
-//! Files: `compile` (config → program), `bpf` (program type and emitter), `arch` and `tables`
-//! (ABIs and syscall numbers), `install` (seccomp(2)), `notify` (listener hand-off), `error`.
+//! Files: `compile` (config → program), `db` (libseccomp's per-syscall decision tree, so rules
+//! combine exactly as under runc), `bpf` (program type and emitter), `arch` and `tables` (ABIs
+//! and syscall numbers), `install` (seccomp(2)), `notify` (listener hand-off), `error`; tests in
+//! `tests` and `differential` (against libseccomp itself, with `testdata/`).
 
 mod arch;
 mod bpf;
