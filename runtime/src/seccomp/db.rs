@@ -30,6 +30,16 @@
 //!   rule covers with the same action, and drops the new rule when the existing tree looks
 //!   "shorter". That test compares nodes and actions, not the path above them, so it can drop a
 //!   rule that would decide some calls; we reproduce it too.
+//!
+//! Where rampart deliberately differs from libseccomp 2.5.4's *program* (not its rules): its BPF
+//! generator has two accumulator bugs, found by the differential test. (1) When a rule with
+//! arguments names a syscall an ABI lacks (`_llseek` on x86_64 with x32 listed), the section can
+//! start comparing syscall numbers without loading the number, i.e. against the arch word. (2)
+//! When a sub-level fails and control continues at the next node of the level above, that
+//! node's load is elided although the accumulator holds the sub-level's word (e.g. the low half
+//! of an argument where the node means the high half). Both make the filter decide on a value
+//! the rules never mention. rampart emits what libseccomp's own tree says, which is what the
+//! profile author and libseccomp's documentation mean; the test counts such samples apart.
 
 use super::compile::Op;
 
