@@ -40,10 +40,11 @@ build-deps:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
 	fi
 
-# Host packages the examples and tests use (only what is missing is installed).
+# Host packages the examples and tests use (only what is missing is installed). python3-seccomp
+# is libseccomp for /usr/bin/python3: the seccomp differential test's oracle, never linked into rampart.
 deps:
 	@missing=""; \
-	for p in busybox-static runc; do \
+	for p in busybox-static runc python3-seccomp; do \
 		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -60,7 +61,7 @@ run: deps build
 	@sed -i 's|^\( *\)"sh"$$|\1"sh", "/example.sh"|' $(EXAMPLE)/config.json
 	$(BIN) --root build/state run --bundle $(EXAMPLE) example-$$$$
 
-unit: build-deps
+unit: build-deps deps
 	$(CARGO) test --workspace --exclude rampart-integration
 
 # The static build too: the CVE-2019-5736 test attacks both builds.

@@ -50,11 +50,67 @@ impl Abi {
         })
     }
 
-    /// Whether arguments are 32 bits wide: the kernel zero-extends an i386 task's registers into
-    /// seccomp_data.args, so only the low halves carry information.
+    /// Whether rules compare only the low 32 bits of arguments, as libseccomp does for its 32-bit
+    /// ABIs: i386 (the kernel zero-extends an i386 task's registers into seccomp_data.args) and
+    /// x32. An x32 task passes 64-bit registers, so an x32 argument can have high bits set that
+    /// the rule does not see; libseccomp compares only the low halves all the same, and every
+    /// profile is written against it.
     pub(crate) fn args_32bit(self) -> bool {
-        self == Abi::I386
+        matches!(self, Abi::I386 | Abi::X32)
     }
+}
+
+/// i386 reaches the socket and SysV IPC calls also through the multiplexers socketcall(2) (102)
+/// and ipc(2) (117), whose first argument names the call. libseccomp adds every rule for one of
+/// these calls on i386 a second time on the multiplexer, with the first condition replaced by
+/// "argument 0 == call number" (the others stay and then test the multiplexer's own arguments),
+/// so we do too: `Some((multiplexer nr, call number))`.
+pub(crate) fn multiplexed(abi: Abi, name: &str) -> Option<(u32, u64)> {
+    if abi != Abi::I386 {
+        return None;
+    }
+    const SOCKETCALL: &[&str] = &[
+        "socket",
+        "bind",
+        "connect",
+        "listen",
+        "accept",
+        "getsockname",
+        "getpeername",
+        "socketpair",
+        "send",
+        "recv",
+        "sendto",
+        "recvfrom",
+        "shutdown",
+        "setsockopt",
+        "getsockopt",
+        "sendmsg",
+        "recvmsg",
+        "accept4",
+        "recvmmsg",
+        "sendmmsg",
+    ];
+    const IPC: &[(&str, u64)] = &[
+        ("semop", 1),
+        ("semget", 2),
+        ("semctl", 3),
+        ("semtimedop", 4),
+        ("msgsnd", 11),
+        ("msgrcv", 12),
+        ("msgget", 13),
+        ("msgctl", 14),
+        ("shmat", 21),
+        ("shmdt", 22),
+        ("shmget", 23),
+        ("shmctl", 24),
+    ];
+    if let Some(i) = SOCKETCALL.iter().position(|n| *n == name) {
+        return Some((102, i as u64 + 1));
+    }
+    IPC.iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, call)| (117, call))
 }
 
 /// The ABIs a filter covers: the native one always (as libseccomp's seccomp_init does), plus the

@@ -11,7 +11,7 @@
 //!   ld nr
 //!   binary search over sorted syscall-number intervals (jge only) → one leaf per interval:
 //!     ret <action>                       constant: the result does not depend on arguments
-//!     argument checks, ret <action>...   conditional: only for syscalls with `args` rules
+//!     32-bit compares, ret <action>...   conditional: libseccomp's decision tree (`db.rs`)
 //! ```
 //!
 //! The intervals cover the whole 32-bit number space, so a leaf needs no further check. Runs of
@@ -28,6 +28,7 @@ use oci_spec::runtime::{
 
 use super::arch::{self, Abi, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
 use super::bpf::{Emitter, Jmp, Label, Program, MAX_INSNS, OFF_ARCH, OFF_NR};
+use super::db::{Cond, Id, NodeOp, Syscall};
 use super::error::SeccompError;
 use super::Compiled;
 
@@ -37,9 +38,12 @@ use super::Compiled;
 /// default action: with an allow-by-default profile, a foreign ABI would bypass every deny rule.
 pub const BAD_ARCH_ACTION: u32 = libc::SECCOMP_RET_KILL_PROCESS;
 
-/// Largest errno the kernel passes through (MAX_ERRNO); larger values are clamped by the kernel,
-/// which would silently change the meaning of the config.
-const MAX_ERRNO: u32 = 4095;
+/// Largest errnoRet for SCMP_ACT_ERRNO. The kernel clamps larger values to MAX_ERRNO (4095), and
+/// libseccomp 2.5.4 refuses 4095 and above (EINVAL), so runc rejects such a profile; so do we.
+const MAX_ERRNO: u32 = 4094;
+
+/// Largest errnoRet for SCMP_ACT_TRACE: the 16-bit SECCOMP_RET_DATA the tracer receives.
+const MAX_TRACE_DATA: u32 = 0xffff;
 
 /// Syscalls that must not use SCMP_ACT_NOTIFY: the listener fd is handed to the agent with
 /// sendmsg(2) and the runtime reports progress with write(2) after the filter is loaded, so a
@@ -49,7 +53,7 @@ const NOTIFY_FORBIDDEN: &[&str] = &["sendmsg", "write"];
 
 /// Operator of one argument check; unsigned 64-bit comparisons as in libseccomp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Op {
+pub(crate) enum Op {
     Ne,
     Lt,
     Le,
@@ -60,14 +64,6 @@ enum Op {
     MaskedEq,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Cond {
-    index: u32,
-    op: Op,
-    value: u64,
-    value_two: u64,
-}
-
 /// One `syscalls[]` entry with arguments: `action` applies when all `conds` hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Rule {
@@ -75,32 +71,36 @@ struct Rule {
     conds: Vec<Cond>,
 }
 
-/// Everything the config says about one syscall number in one ABI.
-#[derive(Default)]
-struct Plan {
-    /// Rules with arguments, in config order; the first that matches decides.
-    conditional: Vec<Rule>,
-    /// The action of an entry without arguments, if any.
-    unconditional: Option<u32>,
-}
-
 /// What one interval of syscall numbers compiles to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 enum Leaf {
     Const(u32),
-    Rules { rules: Vec<Rule>, fallback: u32 },
+    /// libseccomp's decision tree for the syscall; `fallback` when no node decides.
+    Tree {
+        sys: Box<Syscall>,
+        fallback: u32,
+    },
 }
 
 /// Compiles the OCI seccomp config into a program plus the seccomp(2) flags it needs.
 ///
-/// Semantics (those of libseccomp as used by runc, where they are defined):
-/// - a syscall without any matching entry gets `defaultAction`;
-/// - entries with `args` are tried first, in config order, and the first whose conditions all
-///   hold decides; then an entry without `args` for the syscall; then `defaultAction`. So a
-///   specific rule ("socket(AF_VSOCK) → EAFNOSUPPORT") wins over a general one ("socket → allow"),
-///   as libseccomp gives precedence to the more specific rule;
-/// - of two entries without `args` for one syscall, the first decides (libseccomp keeps the
-///   existing rule); a later one with another action is ignored with a warning;
+/// Semantics: exactly those of libseccomp 2.5 as runc drives it, because every published
+/// profile is written against it (the differential test in `differential.rs` checks this
+/// against libseccomp itself):
+/// - a syscall without any rule gets `defaultAction`;
+/// - an entry without `args` decides its syscall: argument-scoped entries for the same syscall,
+///   before or after it, are dropped, and of two entries without `args` the first decides (a
+///   later one with another action is ignored with a warning). So "getpgid → EACCES" plus
+///   "getpgid(0) → allow" denies every getpgid. A specific rule does NOT win over a general one;
+///   to carve an exception out of an allow, allow the rest with argument-scoped entries;
+/// - argument-scoped entries for one syscall merge into libseccomp's decision tree (`db.rs`):
+///   the order in which overlapping entries are tried is libseccomp's (by argument, operator
+///   and value), not the config's;
+/// - on i386 and x32 arguments are compared on their low 32 bits, with the value truncated;
+/// - an entry whose action equals `defaultAction` is skipped: libseccomp refuses such a rule
+///   (EACCES) and runc skips it;
+/// - an entry that conflicts with an earlier one in libseccomp's tree (same conditions, other
+///   action) is refused, as libseccomp refuses it (EEXIST) and runc then fails;
 /// - if one entry checks the same argument twice, each of its conditions becomes its own rule
 ///   (alternatives), as runc does for compatibility with existing profiles; a warning says so;
 /// - unknown syscall names are skipped with a warning; a name is unknown only if no covered ABI
@@ -122,11 +122,21 @@ pub fn compile(cfg: &LinuxSeccomp) -> Result<Compiled, SeccompError> {
         "defaultAction",
     )?;
 
-    let mut plans: BTreeMap<(Abi, u32), Plan> = BTreeMap::new();
+    let mut plans: BTreeMap<(Abi, u32), Syscall> = BTreeMap::new();
+    // libseccomp keeps the rules for a syscall an ABI lacks (e.g. `_llseek` on x86_64) in a
+    // placeholder entry that emits no code but still refuses conflicting rules (EEXIST); we
+    // check them the same way.
+    let mut absent: BTreeMap<(Abi, &str), Syscall> = BTreeMap::new();
     let mut uses_notify = false;
     for (n, entry) in cfg.syscalls().iter().flatten().enumerate() {
         let what = format!("syscalls[{n}]");
         let action = action_value(entry.action(), entry.errno_ret(), &what)?;
+        if action == default {
+            // libseccomp refuses a rule with the default action (EACCES) and runc skips the
+            // entry. It must not count as a rule: without args it would override the
+            // argument-scoped rules of its syscall.
+            continue;
+        }
         let is_notify = entry.action() == LinuxSeccompAction::ScmpActNotify;
         let rules = rules_of(
             entry.args().as_deref().unwrap_or(&[]),
@@ -143,21 +153,66 @@ pub fn compile(cfg: &LinuxSeccomp) -> Result<Compiled, SeccompError> {
             }
             let mut known = false;
             let mut ignored = None;
+            let conflict = |_| {
+                SeccompError::Config(format!(
+                    "{what}: {name}: conflicts with an earlier rule on the same arguments with \
+                     another action (libseccomp refuses it too)"
+                ))
+            };
+            let single;
+            let alternatives: &[Rule] = match &rules {
+                Some(rs) => rs,
+                None => {
+                    single = [Rule {
+                        action,
+                        conds: Vec::new(),
+                    }];
+                    &single
+                }
+            };
+            let anywhere = [Abi::X86_64, Abi::X32, Abi::I386]
+                .into_iter()
+                .any(|a| a.number(name).is_some() || arch::multiplexed(a, name).is_some());
             for &abi in &abis {
-                let Some(nr) = abi.number(name) else { continue };
-                known = true;
-                let plan = plans.entry((abi, nr)).or_default();
-                match &rules {
+                let direct = abi.number(name);
+                let muxed = arch::multiplexed(abi, name);
+                known |= direct.is_some() || muxed.is_some();
+                if direct.is_none() && muxed.is_none() && anywhere {
+                    let sys = absent.entry((abi, name.as_str())).or_default();
+                    for r in alternatives {
+                        sys.add(&r.conds, r.action, abi.args_32bit())
+                            .map_err(conflict)?;
+                    }
+                    continue;
+                }
+                for r in alternatives {
+                    // As libseccomp: the multiplexed form first, then the direct syscall.
+                    if let Some((nr, call)) = muxed {
+                        let sys = plans.entry((abi, nr)).or_default();
+                        let mut conds: Vec<Cond> =
+                            r.conds.iter().filter(|c| c.index != 0).copied().collect();
+                        conds.push(Cond {
+                            index: 0,
+                            op: Op::Eq,
+                            value: call,
+                            value_two: 0,
+                        });
+                        sys.add(&conds, r.action, abi.args_32bit())
+                            .map_err(conflict)?;
+                    }
+                    let Some(nr) = direct else { continue };
+                    let sys = plans.entry((abi, nr)).or_default();
                     // The first entry without args wins, as in libseccomp (which keeps an
                     // existing unconditional rule and drops later ones): podman's default
                     // profile allows setns unconditionally and later denies it without
                     // CAP_SYS_ADMIN, and runc runs it.
-                    None => match plan.unconditional {
-                        Some(prev) if prev != action => ignored = Some(prev),
-                        Some(_) => {}
-                        None => plan.unconditional = Some(action),
-                    },
-                    Some(rs) => plan.conditional.extend(rs.iter().cloned()),
+                    if let (Some(prev), None) = (sys.unconditional, &rules) {
+                        if prev != action {
+                            ignored = Some(prev);
+                        }
+                    }
+                    sys.add(&r.conds, r.action, abi.args_32bit())
+                        .map_err(conflict)?;
                 }
             }
             // Once per name, not per ABI.
@@ -211,9 +266,14 @@ fn action_value(
     }
     // Default EPERM for both, as runc does.
     let data = errno_ret.unwrap_or(libc::EPERM as u32);
-    if data_ok && data > MAX_ERRNO {
+    let max = if action == A::ScmpActTrace {
+        MAX_TRACE_DATA
+    } else {
+        MAX_ERRNO
+    };
+    if data_ok && data > max {
         return Err(SeccompError::Config(format!(
-            "{what}: errnoRet {data} is larger than {MAX_ERRNO}"
+            "{what}: errnoRet {data} is larger than {max}"
         )));
     }
     Ok(match action {
@@ -326,20 +386,20 @@ fn filter_flags(
     out
 }
 
-/// What one syscall number compiles to, after dropping rules that cannot change the result.
-fn leaf(plan: &Plan, default: u32) -> Leaf {
-    let fallback = plan.unconditional.unwrap_or(default);
-    let mut rules = plan.conditional.clone();
-    // First match wins, so trailing rules that yield the fallback anyway are dead. Dropping them
-    // turns e.g. "clone allowed if no CLONE_NEW*" plus "clone allowed" into a constant allow,
-    // which the kernel's action cache can serve.
-    while rules.last().is_some_and(|r| r.action == fallback) {
-        rules.pop();
+/// What one syscall number compiles to.
+fn leaf(sys: &Syscall, default: u32) -> Leaf {
+    if let Some(a) = sys.unconditional {
+        return Leaf::Const(a);
     }
-    if rules.is_empty() {
-        Leaf::Const(fallback)
-    } else {
-        Leaf::Rules { rules, fallback }
+    // A tree whose every action is the default decides nothing (e.g. "clone allowed if no
+    // CLONE_NEW*" in an allow-by-default profile); as a constant, the kernel's action cache can
+    // serve the syscall.
+    if sys.root.is_none() || sys.actions_all(sys.root, default) {
+        return Leaf::Const(default);
+    }
+    Leaf::Tree {
+        sys: Box::new(sys.clone()),
+        fallback: default,
     }
 }
 
@@ -349,7 +409,7 @@ fn intervals(
     lo: u64,
     hi: u64,
     abi: Option<Abi>,
-    plans: &BTreeMap<(Abi, u32), Plan>,
+    plans: &BTreeMap<(Abi, u32), Syscall>,
     gap: u32,
 ) {
     let push = |out: &mut Vec<(u64, Leaf)>, start: u64, l: Leaf| {
@@ -364,12 +424,12 @@ fn intervals(
     let mut next = lo;
     if let Some(abi) = abi {
         let range = (abi, lo as u32)..=(abi, (hi - 1) as u32);
-        for (&(_, nr), plan) in plans.range(range) {
+        for (&(_, nr), sys) in plans.range(range) {
             let nr = u64::from(nr);
             if nr > next {
                 push(out, next, Leaf::Const(gap));
             }
-            push(out, nr, leaf(plan, gap));
+            push(out, nr, leaf(sys, gap));
             next = nr + 1;
         }
     }
@@ -380,7 +440,7 @@ fn intervals(
 
 fn emit(
     abis: &[Abi],
-    plans: &BTreeMap<(Abi, u32), Plan>,
+    plans: &BTreeMap<(Abi, u32), Syscall>,
     default: u32,
 ) -> Result<Program, SeccompError> {
     let mut e = Emitter::default();
@@ -390,7 +450,7 @@ fn emit(
     let i386 = if has(Abi::I386) {
         let mut iv = Vec::new();
         intervals(&mut iv, 0, 1 << 32, Some(Abi::I386), plans, default);
-        Some(section(&mut e, &iv, Abi::I386))
+        Some(section(&mut e, &iv))
     } else {
         None
     };
@@ -428,7 +488,7 @@ fn emit(
     // nr -1 is what a tracer sets to skip a syscall; the kernel answers ENOSYS. Like libseccomp,
     // give it the default action rather than the bad-arch one.
     intervals(&mut iv, 0xffff_ffff, 1 << 32, None, plans, default);
-    let x86_64 = section(&mut e, &iv, Abi::X86_64);
+    let x86_64 = section(&mut e, &iv);
 
     let bad = e.ret(BAD_ARCH_ACTION);
     let not_x86_64 = match i386 {
@@ -445,95 +505,66 @@ fn emit(
 }
 
 /// `ld nr` followed by the search tree over `iv`.
-fn section(e: &mut Emitter, iv: &[(u64, Leaf)], abi: Abi) -> Label {
-    tree(e, iv, abi);
+fn section(e: &mut Emitter, iv: &[(u64, Leaf)]) -> Label {
+    tree(e, iv);
     e.load(OFF_NR)
 }
 
-fn tree(e: &mut Emitter, iv: &[(u64, Leaf)], abi: Abi) -> Label {
+fn tree(e: &mut Emitter, iv: &[(u64, Leaf)]) -> Label {
     match iv {
         [] => e.ret(BAD_ARCH_ACTION), // unreachable: intervals always cover the range
-        [(_, l)] => emit_leaf(e, l, abi),
+        [(_, l)] => emit_leaf(e, l),
         _ => {
             let mid = iv.len() / 2;
-            let right = tree(e, &iv[mid..], abi);
-            let left = tree(e, &iv[..mid], abi);
+            let right = tree(e, &iv[mid..]);
+            let left = tree(e, &iv[..mid]);
             // Starts are < 2^32 except the (never split) end; the cast is exact.
             e.jump(Jmp::Ge, iv[mid].0 as u32, right, left)
         }
     }
 }
 
-fn emit_leaf(e: &mut Emitter, l: &Leaf, abi: Abi) -> Label {
+fn emit_leaf(e: &mut Emitter, l: &Leaf) -> Label {
     match l {
         Leaf::Const(a) => e.ret(*a),
-        Leaf::Rules { rules, fallback } => {
-            let mut next = e.ret(*fallback);
-            for r in rules.iter().rev() {
-                let mut pass = e.ret(r.action);
-                for c in r.conds.iter().rev() {
-                    pass = emit_cond(e, c, pass, next, abi.args_32bit());
-                }
-                next = pass;
+        Leaf::Tree { sys, fallback } => {
+            let fail = e.ret(*fallback);
+            match sys.root {
+                Some(root) => emit_level(e, sys, root, fail),
+                None => fail,
             }
-            next
         }
     }
 }
 
-/// Emits one argument check; returns its entry. Classic BPF has a 32-bit accumulator, so a 64-bit
-/// comparison is done on the high halves first and on the low halves only when those are equal.
-fn emit_cond(e: &mut Emitter, c: &Cond, pass: Label, fail: Label, args_32bit: bool) -> Label {
-    let (vhi, vlo) = ((c.value >> 32) as u32, c.value as u32);
-    let (dhi, dlo) = ((c.value_two >> 32) as u32, c.value_two as u32);
-
-    if !args_32bit && c.op == Op::MaskedEq && vhi == 0 && dhi != 0 {
-        // (arg_hi & 0) can never equal a non-zero high datum.
-        return fail;
+/// Emits the level of the tree that `first` is on; when no node decides, control goes to `fail`.
+fn emit_level(e: &mut Emitter, sys: &Syscall, first: Id, fail: Label) -> Label {
+    let mut next = fail;
+    for n in sys.level(Some(first)).into_iter().rev() {
+        next = emit_node(e, sys, n, next);
     }
+    next
+}
 
-    // Low half first (it ends up last in the program).
-    match c.op {
-        Op::Eq => e.jump(Jmp::Eq, vlo, pass, fail),
-        Op::Ne => e.jump(Jmp::Eq, vlo, fail, pass),
-        Op::Gt => e.jump(Jmp::Gt, vlo, pass, fail),
-        Op::Ge => e.jump(Jmp::Ge, vlo, pass, fail),
-        Op::Lt => e.jump(Jmp::Ge, vlo, fail, pass),
-        Op::Le => e.jump(Jmp::Gt, vlo, fail, pass),
-        Op::MaskedEq => {
-            e.jump(Jmp::Eq, dlo, pass, fail);
-            e.and(vlo)
+/// One 32-bit comparison; a branch without action or sub-level, or a sub-level where nothing
+/// decided, continues with `next`, the following node of the level (as libseccomp's BPF does).
+fn emit_node(e: &mut Emitter, sys: &Syscall, n: Id, next: Label) -> Label {
+    let node = &sys.nodes[n];
+    let branch = |e: &mut Emitter, act: Option<u32>, sub: Option<Id>| match (act, sub) {
+        (Some(a), _) => e.ret(a),
+        (None, Some(l)) => emit_level(e, sys, l, next),
+        (None, None) => next,
+    };
+    let t = branch(e, node.act_t, node.nxt_t);
+    let f = branch(e, node.act_f, node.nxt_f);
+    match node.op {
+        NodeOp::Eq => e.jump(Jmp::Eq, node.datum, t, f),
+        NodeOp::Gt => e.jump(Jmp::Gt, node.datum, t, f),
+        NodeOp::Ge => e.jump(Jmp::Ge, node.datum, t, f),
+        NodeOp::MaskedEq => {
+            e.jump(Jmp::Eq, node.datum, t, f);
+            e.and(node.mask)
         }
     };
-    let lo = e.load_arg(c.index, false);
-    if args_32bit {
-        // The kernel zero-extends a 32-bit task's arguments; like libseccomp for 32-bit ABIs,
-        // compare the low halves only (the rule's value is truncated).
-        return lo;
-    }
-    match c.op {
-        Op::Eq => {
-            e.jump(Jmp::Eq, vhi, lo, fail);
-        }
-        Op::Ne => {
-            e.jump(Jmp::Eq, vhi, lo, pass);
-        }
-        Op::Gt | Op::Ge => {
-            let eq = e.jump(Jmp::Eq, vhi, lo, fail);
-            e.jump(Jmp::Gt, vhi, pass, eq);
-        }
-        Op::Lt | Op::Le => {
-            let eq = e.jump(Jmp::Eq, vhi, lo, pass);
-            e.jump(Jmp::Gt, vhi, fail, eq);
-        }
-        Op::MaskedEq => {
-            if vhi == 0 {
-                // (arg_hi & 0) == 0 == dhi (checked above): nothing to test.
-                return lo;
-            }
-            e.jump(Jmp::Eq, dhi, lo, fail);
-            e.and(vhi);
-        }
-    }
-    e.load_arg(c.index, true)
+    e.load_arg(node.arg, node.hi)
 }

@@ -29,7 +29,7 @@
 //! dependency is gone). The emitter (`bpf.rs`) is ~150 lines.
 //!
 //! The default profile (`seccomp-profiles/default.json`, [`default_profile`]): default deny with
-//! EPERM for x86_64, i386 and x32; 358 names allowed unconditionally (294 exist on x86_64, the rest
+//! EPERM for x86_64, i386 and x32; 356 names allowed unconditionally (292 exist on x86_64, the rest
 //! are i386 variants such as `_llseek`, `fstat64`, `socketcall`). Decisions:
 //! - clone: allowed unless a CLONE_NEW* flag is set (masked check on the low 32 bits, which is all
 //!   the kernel reads); unshare, setns, mount and the new mount API, pivot_root: denied, so no
@@ -43,22 +43,37 @@
 //!   Not enforceable for i386 socketcall(2), whose arguments are in memory; socketcall stays
 //!   allowed because i386 glibc uses it for every socket call.
 //! - ioctl TIOCSTI and TIOCLINUX: EPERM (typing into a terminal the host may share).
+//!
+//!   Both exceptions are written the way libseccomp (and so runc) decides: a rule without
+//!   arguments overrides every argument-scoped rule of its syscall, and a rule with the default
+//!   action is dropped. So socket and ioctl are not in the unconditional list. socket: the
+//!   AF_VSOCK rule (EQ/MASKED_EQ nodes are tried first), then "allowed if the argument fits in 32
+//!   bits". ioctl: allowed if the command's low 32 bits are neither TIOCSTI (0x5412) nor
+//!   TIOCLINUX (0x541c), as 35 MASKED_EQ rules (one per bit the two share, "this bit differs",
+//!   plus the 6 other values of the 3 bits where they differ); the high half is ignored, as the
+//!   kernel does, so a sign-extended command (musl passes an int) is still allowed, and the two
+//!   denied ones get the default EPERM with any high half.
 //! - denied as well: bpf, perf_event_open, io_uring_* (its operations bypass seccomp), keyctl,
 //!   add_key, request_key, kexec_*, *_module, reboot, swapon/off, open_by_handle_at and
 //!   name_to_handle_at, userfaultfd, clock/time setters, syslog, acct, quotactl, iopl/ioperm,
 //!   modify_ldt, mbind/set_mempolicy, fanotify, lookup_dcookie, vm86, and everything unlisted.
 //!
-//! Files: `compile` (config → program), `bpf` (program type and emitter), `arch` and `tables`
-//! (ABIs and syscall numbers), `install` (seccomp(2)), `notify` (listener hand-off), `error`.
+//! Files: `compile` (config → program), `db` (libseccomp's per-syscall decision tree, so rules
+//! combine exactly as under runc), `bpf` (program type and emitter), `arch` and `tables` (ABIs
+//! and syscall numbers), `install` (seccomp(2)), `notify` (listener hand-off), `error`; tests in
+//! `tests` and `differential` (against libseccomp itself, with `testdata/`).
 
 mod arch;
 mod bpf;
 mod compile;
+mod db;
 mod error;
 mod install;
 mod notify;
 mod tables;
 
+#[cfg(test)]
+mod differential;
 #[cfg(test)]
 mod tests;
 

@@ -587,6 +587,9 @@ pub(super) static I386: &[(&str, u32)] = &[
     ("lstat", 107),
     ("lstat64", 196),
     ("madvise", 219),
+    // libseccomp's x86 table has it too (same number as on x86_64); without it a profile that
+    // allows it would decide differently from runc for i386.
+    ("map_shadow_stack", 453),
     ("mbind", 274),
     ("membarrier", 375),
     ("memfd_create", 356),

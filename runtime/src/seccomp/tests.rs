@@ -394,33 +394,89 @@ fn first_entry_without_args_wins() {
 }
 
 #[test]
-fn rules_combine_as_documented() {
-    // Conditions of one entry: all must hold. Entries: first match wins, args before no-args.
+fn rules_combine_as_libseccomp_does() {
     let c = compiled(
-        r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,"syscalls":[
-        {"names":["getppid"],"action":"SCMP_ACT_ALLOW"},
-        {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":10,"args":[
-            {"index":0,"value":1,"op":"SCMP_CMP_EQ"},{"index":1,"value":2,"op":"SCMP_CMP_EQ"}]},
-        {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":11,"args":[
-            {"index":0,"value":1,"op":"SCMP_CMP_EQ"}]},
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,
+        "architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X32"],"syscalls":[
         {"names":["getppid"],"action":"SCMP_ACT_ALLOW","args":[
             {"index":0,"value":3,"op":"SCMP_CMP_EQ"}]},
-        {"names":["gettid"],"action":"SCMP_ACT_ERRNO","errnoRet":12,"args":[
-            {"index":0,"value":10,"op":"SCMP_CMP_GE"},{"index":0,"value":20,"op":"SCMP_CMP_LE"}]}
+        {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":13},
+        {"names":["getpgid"],"action":"SCMP_ACT_ERRNO","errnoRet":13},
+        {"names":["getpgid"],"action":"SCMP_ACT_ALLOW","args":[
+            {"index":0,"value":0,"op":"SCMP_CMP_EQ"}]},
+        {"names":["gettid"],"action":"SCMP_ACT_ERRNO","errnoRet":11,"args":[
+            {"index":0,"value":1,"op":"SCMP_CMP_EQ"}]},
+        {"names":["gettid"],"action":"SCMP_ACT_ERRNO","errnoRet":10,"args":[
+            {"index":0,"value":1,"op":"SCMP_CMP_EQ"},{"index":1,"value":2,"op":"SCMP_CMP_EQ"}]},
+        {"names":["getuid"],"action":"SCMP_ACT_ERRNO","errnoRet":12,"args":[
+            {"index":0,"value":10,"op":"SCMP_CMP_GE"},{"index":0,"value":20,"op":"SCMP_CMP_LE"}]},
+        {"names":["getgid"],"action":"SCMP_ACT_ERRNO","errnoRet":20,"args":[
+            {"index":0,"value":0,"op":"SCMP_CMP_GE"}]},
+        {"names":["getgid"],"action":"SCMP_ACT_ERRNO","errnoRet":21,"args":[
+            {"index":0,"value":5,"op":"SCMP_CMP_EQ"}]},
+        {"names":["getegid"],"action":"SCMP_ACT_ERRNO","errnoRet":1},
+        {"names":["getegid"],"action":"SCMP_ACT_ALLOW","args":[
+            {"index":0,"value":0,"op":"SCMP_CMP_EQ"}]},
+        {"names":["getpid"],"action":"SCMP_ACT_ALLOW","args":[
+            {"index":0,"value":5,"op":"SCMP_CMP_EQ"}]}
         ]}"#,
     );
     let p = &c.program;
-    let g = nr64("getppid");
-    assert_eq!(x64(p, g, [1, 2, 0, 0, 0, 0]), errno(10));
-    assert_eq!(x64(p, g, [1, 3, 0, 0, 0, 0]), errno(11));
-    assert_eq!(x64(p, g, [3, 0, 0, 0, 0, 0]), ALLOW);
-    assert_eq!(x64(p, g, [4, 0, 0, 0, 0, 0]), ALLOW, "no-args entry");
+    let x = |name: &str, a: [u64; 6]| x64(p, nr64(name), a);
+    // An entry without args decides its syscall, whether it comes before or after the
+    // argument-scoped ones: the issue's getpgid case is denied with EACCES even for getpgid(0).
+    assert_eq!(x("getppid", [3, 0, 0, 0, 0, 0]), errno(13));
+    assert_eq!(x("getpgid", [0; 6]), errno(13));
+    assert_eq!(x("getpgid", [1, 0, 0, 0, 0, 0]), errno(13));
+    // A shorter rule first: the longer one on the same path is dropped.
+    assert_eq!(x("gettid", [1, 2, 0, 0, 0, 0]), errno(11));
+    assert_eq!(x("gettid", [2, 2, 0, 0, 0, 0]), errno(1));
     // Same argument twice: alternatives (runc), so 5 (>= 10 fails, <= 20 holds) matches.
-    let t = nr64("gettid");
-    assert_eq!(x64(p, t, [5, 0, 0, 0, 0, 0]), errno(12));
-    assert_eq!(x64(p, t, [25, 0, 0, 0, 0, 0]), errno(12));
+    assert_eq!(x("getuid", [5, 0, 0, 0, 0, 0]), errno(12));
+    assert_eq!(x("getuid", [25, 0, 0, 0, 0, 0]), errno(12));
     assert!(c.warnings.iter().any(|w| w.contains("alternatives")));
-    assert_eq!(x64(p, nr64("getpid"), [0; 6]), errno(1));
+    // Overlapping rules are tried in libseccomp's order (EQ before GE), not the config's.
+    assert_eq!(x("getgid", [5, 0, 0, 0, 0, 0]), errno(21));
+    assert_eq!(x("getgid", [6, 0, 0, 0, 0, 0]), errno(20));
+    // An entry with the default action is skipped (libseccomp refuses it, runc skips it), so it
+    // does not override the argument-scoped allow.
+    assert_eq!(x("getegid", [0; 6]), ALLOW);
+    assert_eq!(x("getegid", [1, 0, 0, 0, 0, 0]), errno(1));
+    // x86_64 compares 64 bits; x32 only the low 32, as libseccomp does.
+    assert_eq!(x("getpid", [0x1_0000_0005, 0, 0, 0, 0, 0]), errno(1));
+    let x32_getpid = super::arch::Abi::X32.number("getpid").expect("x32 getpid");
+    assert_eq!(x64(p, x32_getpid, [0x1_0000_0005, 0, 0, 0, 0, 0]), ALLOW);
+    assert_eq!(x64(p, x32_getpid, [6, 0, 0, 0, 0, 0]), errno(1));
+}
+
+#[test]
+fn rules_libseccomp_refuses_are_refused() {
+    // A shorter rule after a longer one on the same path, with another action: libseccomp
+    // refuses it (EEXIST) and runc fails; so do we, naming the entry.
+    let e = compile(&cfg(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+        {"names":["gettid"],"action":"SCMP_ACT_ERRNO","errnoRet":10,"args":[
+            {"index":0,"value":1,"op":"SCMP_CMP_EQ"},{"index":1,"value":2,"op":"SCMP_CMP_EQ"}]},
+        {"names":["gettid"],"action":"SCMP_ACT_ERRNO","errnoRet":11,"args":[
+            {"index":0,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#))
+    .expect_err("conflict");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("syscalls[1]") && msg.contains("gettid"),
+        "{msg}"
+    );
+    // The same conditions with two actions.
+    let e = compile(&cfg(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+        {"names":["gettid"],"action":"SCMP_ACT_ERRNO","args":[
+            {"index":0,"value":1,"op":"SCMP_CMP_EQ"}]},
+        {"names":["gettid"],"action":"SCMP_ACT_TRAP","args":[
+            {"index":0,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#))
+    .expect_err("conflict");
+    assert!(e.to_string().contains("conflicts"), "{e}");
+    // errnoRet 4095: libseccomp refuses it.
+    let e = compile(&cfg(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+        {"names":["gettid"],"action":"SCMP_ACT_ERRNO","errnoRet":4095}]}"#))
+    .expect_err("errno 4095");
+    assert!(e.to_string().contains("4095"), "{e}");
 }
 
 #[test]
