@@ -42,8 +42,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
-/// NSFS_MAGIC from linux/magic.h: the filesystem of /proc/<pid>/ns/* files.
-const NSFS_MAGIC: i64 = 0x6e73_6673;
+use crate::namespaces::NSFS_MAGIC;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {

@@ -16,8 +16,9 @@
 //!     right after no_new_privs when it has NOTIFY rules;
 //!  7. tell the runtime `ready` (passing the seccomp listener fd), block on exec.fifo until
 //!     `start`;
-//!  8. startContainer hooks, the AppArmor on-exec profile, Landlock enforced, the seccomp filter
-//!     if not loaded yet, close every stray fd on exec, execve.
+//!  8. the AppArmor on-exec profile, Landlock enforced, the seccomp filter if not loaded yet;
+//!     then startContainer hooks (confined like the workload), close every stray fd on exec,
+//!     execve.
 
 use crate::apparmor;
 use crate::capabilities;
@@ -362,18 +363,44 @@ fn wait_start_and_exec(
             libc::EPIPE,
         )));
     }
+    // startContainer hooks are programs of the image, run in the container: they get the
+    // workload's whole confinement, the LSMs and the seccomp filter included (runc loads its
+    // filter before them too), not a window without it.
+    lock_down(plan)?;
     if !plan.hooks.start_container.is_empty() {
         let state = hook_state(plan, ctx, host_pid, "created");
         hooks::run("startContainer", &plan.hooks.start_container, &state)?;
     }
-    exec_workload(plan, exe, ctx.preserve_fds)
+    exec_locked_down(plan, exe, ctx.preserve_fds)
 }
 
 /// The last steps before execve, shared by the init and by `exec`: whatever must happen right
-/// before exec for both kinds of process belongs here. Passes on the socket-activation fds
-/// (LISTEN_FDS, with LISTEN_PID set to our pid as the container sees it) followed by the
-/// `--preserve-fds` ones, then execs.
+/// before exec for both kinds of process belongs here or in the two steps it calls.
 pub fn exec_workload(plan: &Plan, exe: &CString, preserve_fds: u32) -> Result<(), InitError> {
+    lock_down(plan)?;
+    exec_locked_down(plan, exe, preserve_fds)
+}
+
+/// The confinement that is enforced last, after every step that needs the filesystem: the
+/// AppArmor transition (it takes effect at the next execve), Landlock (which also sets
+/// no_new_privs), and the seccomp filter when no_new_privs lets it wait this long.
+fn lock_down(plan: &Plan) -> Result<(), InitError> {
+    apparmor::apply_prepared(plan.process.apparmor_profile.as_deref())?;
+    landlock::enforce_pending(plan.landlock.as_ref())?;
+    // With no_new_privs and no NOTIFY rule the filter is loaded as late as possible, so the
+    // profile need not allow what the runtime does before this point.
+    let nnp = plan.process.no_new_privileges;
+    if seccomp::install_for(plan.seccomp.as_ref(), nnp, seccomp::Stage::BeforeExec)?.is_some() {
+        // Stage::BeforeExec is never chosen for a filter with NOTIFY rules.
+        return Err(InitError::SeccompListenerDropped);
+    }
+    Ok(())
+}
+
+/// Passes on the socket-activation fds (LISTEN_FDS, with LISTEN_PID set to our pid as the
+/// container sees it) followed by the `--preserve-fds` ones, then execs. Only after
+/// [`lock_down`].
+fn exec_locked_down(plan: &Plan, exe: &CString, preserve_fds: u32) -> Result<(), InitError> {
     let listen = plan.process.listen_fds;
     let mut env = plan.process.env.clone();
     if listen > 0 {
@@ -386,17 +413,6 @@ pub fn exec_workload(plan: &Plan, exe: &CString, preserve_fds: u32) -> Result<()
         for var in [format!("LISTEN_FDS={listen}"), format!("LISTEN_PID={pid}")] {
             env.push(CString::new(var).unwrap_or_default());
         }
-    }
-    // After the hooks and every step that needs the filesystem: the AppArmor transition (it
-    // takes effect at execve), then Landlock, which also sets no_new_privs.
-    apparmor::apply_prepared(plan.process.apparmor_profile.as_deref())?;
-    landlock::enforce_pending(plan.landlock.as_ref())?;
-    // With no_new_privs and no NOTIFY rule the filter is loaded as late as possible, so the
-    // profile need not allow what the runtime does before this point.
-    let nnp = plan.process.no_new_privileges;
-    if seccomp::install_for(plan.seccomp.as_ref(), nnp, seccomp::Stage::BeforeExec)?.is_some() {
-        // Stage::BeforeExec is never chosen for a filter with NOTIFY rules.
-        return Err(InitError::SeccompListenerDropped);
     }
     exec(
         exe,

@@ -8,8 +8,8 @@
 
 use crate::syscalls;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
-use std::path::PathBuf;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NamespaceError {
@@ -25,6 +25,12 @@ pub enum NamespaceError {
         path: PathBuf,
         err: io::Error,
     },
+    #[error("joining {kind} namespace {path}: not a namespace file (filesystem magic {magic:#x}, not nsfs)")]
+    NotNamespace {
+        kind: &'static str,
+        path: PathBuf,
+        magic: i64,
+    },
     #[error("joining {kind} namespace {path}: setns: {err}")]
     Setns {
         kind: &'static str,
@@ -34,6 +40,9 @@ pub enum NamespaceError {
     #[error("unshare({kind}): {err}")]
     Unshare { kind: &'static str, err: io::Error },
 }
+
+/// NSFS_MAGIC from linux/magic.h: the filesystem of /proc/<pid>/ns/* files and their bind mounts.
+pub const NSFS_MAGIC: i64 = 0x6e73_6673;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -128,6 +137,17 @@ impl NamespacePlan {
         self.new.contains(&k)
     }
 
+    /// A namespace of kind `k` that is not the runtime's own: a new one, or one joined by a path
+    /// that names another namespace than the runtime's (a path naming the host's own namespace
+    /// gives the container nothing private: sysctls written there change the host).
+    pub fn private(&self, k: Kind) -> bool {
+        self.creates(k)
+            || self
+                .join
+                .iter()
+                .any(|(j, p)| *j == k && !is_runtimes_own(k, p))
+    }
+
     /// Flags for the clone(2) that makes the init. Cgroup and time come later (see module doc);
     /// when a user namespace is joined, everything is unshared after that setns instead.
     pub fn clone_flags(&self) -> i32 {
@@ -188,16 +208,45 @@ pub fn open_joins(p: &NamespacePlan) -> Result<Vec<(Kind, PathBuf, OwnedFd)>, Na
     let mut out = Vec::new();
     for k in Kind::JOIN_ORDER {
         for (kind, path) in p.join.iter().filter(|(j, _)| *j == k) {
-            let fd =
-                syscalls::open(path, libc::O_RDONLY, 0).map_err(|err| NamespaceError::Open {
-                    kind: kind.name(),
-                    path: path.clone(),
-                    err,
-                })?;
-            out.push((*kind, path.clone(), fd));
+            out.push((*kind, path.clone(), open_namespace(*kind, path)?));
         }
     }
     Ok(out)
+}
+
+/// Opens a namespace file named by the config. It is looked at through an O_PATH descriptor
+/// first: opening whatever the path names for reading would block on a FIFO and could have a
+/// driver's side effects on a device node. Only a file of nsfs is then opened for setns (which
+/// refuses O_PATH descriptors), through that same descriptor.
+fn open_namespace(kind: Kind, path: &Path) -> Result<OwnedFd, NamespaceError> {
+    let open_err = |err| NamespaceError::Open {
+        kind: kind.name(),
+        path: path.to_path_buf(),
+        err,
+    };
+    let handle = syscalls::open(path, libc::O_PATH, 0).map_err(open_err)?;
+    let magic = syscalls::fstatfs_magic(handle.as_fd()).map_err(open_err)?;
+    if magic != NSFS_MAGIC {
+        return Err(NamespaceError::NotNamespace {
+            kind: kind.name(),
+            path: path.to_path_buf(),
+            magic,
+        });
+    }
+    let reopen = format!("/proc/self/fd/{}", handle.as_raw_fd());
+    syscalls::open(Path::new(&reopen), libc::O_RDONLY, 0).map_err(open_err)
+}
+
+/// Whether the namespace file at `path` is the runtime's own namespace of that kind (the host's,
+/// when the runtime runs on the host): joining it by path is not a namespace of the container's
+/// own. An unreadable path counts as not the runtime's; opening it fails later with its error.
+pub fn is_runtimes_own(kind: Kind, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let own = std::fs::metadata(format!("/proc/self/ns/{}", kind.proc_name()));
+    match (std::fs::metadata(path), own) {
+        (Ok(theirs), Ok(own)) => (theirs.dev(), theirs.ino()) == (own.dev(), own.ino()),
+        _ => false,
+    }
 }
 
 /// setns into each opened namespace, in JOIN_ORDER. The pid namespace is skipped here: it is

@@ -43,6 +43,8 @@ pub enum PlanError {
     BadEnv { entry: String },
     #[error("hostname is set but the container has no UTS namespace of its own")]
     HostnameWithoutUts,
+    #[error("domainname is set but the container has no UTS namespace of its own")]
+    DomainnameWithoutUts,
     #[error("rootfsPropagation {value:?} is not one of shared, slave, private, unbindable (r- forms too)")]
     BadPropagation { value: String },
     #[error("process.terminal is true but no --console-socket was given")]
@@ -273,6 +275,12 @@ pub fn build(
     if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !namespaces.creates(Kind::Uts) {
         return Err(PlanError::HostnameWithoutUts);
     }
+    // The same for the NIS domain name: without a UTS namespace of its own, setdomainname
+    // would rename the host.
+    if spec.domainname().as_deref().is_some_and(|d| !d.is_empty()) && !namespaces.creates(Kind::Uts)
+    {
+        return Err(PlanError::DomainnameWithoutUts);
+    }
 
     let mounts = spec
         .mounts()
@@ -306,10 +314,12 @@ pub fn build(
         ),
     };
 
+    // Joined namespaces count only when they are not the runtime's (the host's) own: a config
+    // that joins the host's network namespace by path must not write the host's net sysctls.
     let ns_for_sysctl = sysctl::Namespaced {
-        ipc: namespaces.creates(Kind::Ipc) || namespaces.join.iter().any(|(k, _)| *k == Kind::Ipc),
-        net: namespaces.has(Kind::Net),
-        uts: namespaces.has(Kind::Uts),
+        ipc: namespaces.private(Kind::Ipc),
+        net: namespaces.private(Kind::Net),
+        uts: namespaces.private(Kind::Uts),
     };
     let mut sysctl = Vec::new();
     for (k, v) in linux.sysctl().iter().flatten() {
