@@ -514,3 +514,71 @@ fn create_killed_at_any_moment_leaves_nothing_after_delete_force() {
     }
     eprintln!("normal create {normal:?}; where {runs} kills landed: {phases:#?}");
 }
+
+/// The processes in the container's cgroup (read in the pids hierarchy).
+fn cgroup_members(id: &str) -> Vec<i32> {
+    cgroups_containing(id)
+        .into_iter()
+        .filter(|p| p.starts_with("/sys/fs/cgroup/pids"))
+        .flat_map(|p| {
+            fs::read_to_string(p.join("cgroup.procs"))
+                .unwrap_or_default()
+                .lines()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// Without a pid namespace (docker --pid=host), a container process that leaves the container's
+/// mount namespace with an unprivileged unshare(CLONE_NEWUSER|CLONE_NEWNS) must still die with
+/// `kill --all` and `delete -f`: it is in the container's cgroup, which held nothing at create.
+/// (Found by the second attacker pass: it outlived delete -f, unsupervised, in leaked cgroups.)
+#[test]
+fn a_process_that_leaves_the_mount_namespace_still_dies_with_its_container() {
+    require_v1!();
+    for how in ["kill-all", "delete-force"] {
+        let r = Root::new();
+        let mut b = Bundle::new(&["sh", "-c", "unshare -U -m sleep 1001 & sleep 1000 & wait"]);
+        b.drop_namespace("pid");
+        // An engine's profile that allows unshare (podman's does), or none at all.
+        b.edit(|c| {
+            c["linux"].as_object_mut().unwrap().remove("seccomp");
+        });
+        let id = unique("leavemnt");
+        run_detached(&r, &b, &id).ok();
+        let init = r.state(&id)["pid"].as_i64().unwrap();
+        let mnt = |pid: i64| fs::read_link(format!("/proc/{pid}/ns/mnt")).ok();
+        let end = Instant::now() + Duration::from_secs(10);
+        let mut members = cgroup_members(&id);
+        while !(members.len() >= 3 && members.iter().any(|p| mnt(*p as i64) != mnt(init)))
+            && Instant::now() < end
+        {
+            std::thread::sleep(Duration::from_millis(20));
+            members = cgroup_members(&id);
+        }
+        assert!(
+            members.iter().any(|p| mnt(*p as i64) != mnt(init)),
+            "{how}: no process left the mount namespace: {members:?}"
+        );
+        if how == "kill-all" {
+            r.rampart(&["kill", "--all", &id, "KILL"]).ok();
+        }
+        r.rampart(&["delete", "--force", &id]).ok();
+        let survivors: Vec<i32> = members
+            .iter()
+            .copied()
+            .filter(|p| wait_pid_gone(*p, 5).then_some(()).is_none())
+            .collect();
+        for p in &survivors {
+            // SAFETY-free cleanup of what the test's own container left.
+            unsafe { libc::kill(*p, libc::SIGKILL) };
+        }
+        assert!(
+            survivors.is_empty(),
+            "{how}: container processes outlived delete -f: {survivors:?}"
+        );
+        assert_nothing_left(&r, &b, &id);
+    }
+}

@@ -358,3 +358,104 @@ fn dynamic_build_init_sealed_memfd() {
 fn dynamic_build_exec_sealed_memfd() {
     matrix(Build::Dynamic, Entry::Exec, Defense::SealedMemfd);
 }
+
+/// A binary that sits on a read-only mount of the host (a read-only /usr) is not safe as it is:
+/// the container keeps a handle to that attached mount, and once the host remounts it writable
+/// (an upgrade, an administrator) the attacker's reopen succeeds. rampart must re-exec from its
+/// own detached clone all the same. The "host" here is a private mount namespace the test makes
+/// (a holder process), so nothing is mounted in the real host's table.
+#[test]
+fn a_binary_on_a_read_only_host_mount_is_cloned_all_the_same() {
+    use std::process::Child;
+    let r = Root::new();
+    let tmp = TempDir::new("5736ro");
+    let bin_dir = tmp.path().join("usr-bin");
+    fs::create_dir_all(&bin_dir).unwrap();
+    let copy = bin_dir.join("rampart-host-copy");
+    fs::copy(binary(Build::Static), &copy).unwrap();
+    fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).unwrap();
+    let before = fs::read(&copy).unwrap();
+
+    struct Holder(Child);
+    impl Drop for Holder {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let holder = Holder(
+        Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sleep", "600"])
+            .spawn()
+            .expect("unshare"),
+    );
+    let h = holder.0.id().to_string();
+    // Wait until the holder is in its own mount namespace.
+    let end = Instant::now() + Duration::from_secs(10);
+    while fs::read_link(format!("/proc/{h}/ns/mnt")).ok() == fs::read_link("/proc/self/ns/mnt").ok()
+        && Instant::now() < end
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let in_ns = |args: &[&str]| {
+        let mut c = Command::new("nsenter");
+        c.args(["-t", &h, "-m", "--"])
+            .args(args)
+            .stdin(Stdio::null());
+        c
+    };
+    let dir = bin_dir.to_str().unwrap();
+    for args in [
+        vec!["mount", "--bind", dir, dir],
+        vec!["mount", "-o", "remount,bind,ro", dir],
+    ] {
+        let o = in_ns(&args).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {o:?}");
+    }
+    let root = r.path().to_str().unwrap().to_string();
+    let runtime = |args: &[&str]| {
+        let mut full = vec![copy.to_str().unwrap(), "--root", &root];
+        full.extend_from_slice(args);
+        run_with_timeout(in_ns(&full), Duration::from_secs(60))
+    };
+
+    let mut a = Bundle::new(&["/attacker"]);
+    fs::copy(build_attacker(tmp.path()), a.rootfs().join("attacker")).unwrap();
+    let w = a.bind_dir("/w", false);
+    let ida = unique("cve5736ro");
+    runtime(&["run", "-d", "--bundle", a.path().to_str().unwrap(), &ida]).ok();
+    let mut grabbed = false;
+    for _ in 0..50 {
+        let o = runtime(&["exec", &ida, "/proc/self/exe", MARK]);
+        assert_ne!(o.code, 0, "{o:#?}");
+        if wait_file(&w.join("grabbed"), 1) {
+            grabbed = true;
+            break;
+        }
+    }
+    // The host makes the mount writable again while the container still holds the binary.
+    let o = in_ns(&["mount", "-o", "remount,bind,rw", dir])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "remount rw: {o:?}");
+    fs::write(w.join("go"), "").unwrap();
+    let finished = wait_file(&w.join("result"), 30);
+    let result = fs::read_to_string(w.join("result")).unwrap_or_default();
+    let after = fs::read(&copy).unwrap();
+    r.rampart(&["delete", "--force", &ida]).ok();
+    drop(holder);
+    assert_nothing_left(&r, &a, &ida);
+
+    assert!(
+        grabbed,
+        "the attacker never got hold of the binary ({result})"
+    );
+    assert!(finished, "the attacker never finished");
+    assert!(
+        after == before,
+        "the runtime binary was overwritten after the host remounted its mount writable \
+         (attacker: {})",
+        result.trim()
+    );
+    assert!(result.starts_with("refused"), "attacker: {result}");
+}

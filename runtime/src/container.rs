@@ -293,37 +293,40 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<(), Error> {
     })
 }
 
-/// (proc name, st_dev, st_ino) of the namespace that tells the container's processes from
-/// others in its cgroup: the init's pid namespace, else its mount namespace, the first that is
-/// not the runtime's own (every process of the container, exec'd ones too, is in both). None
-/// when the init shares both with the host: then only the init is known to be the container's.
+/// ("pid", st_dev, st_ino) of the init's pid namespace when it is not the runtime's own: what
+/// tells the container's processes from others in its cgroup. A process cannot leave its pid
+/// namespace (an unshare only puts its children one level down), unlike a mount namespace, which
+/// any process of the container may leave with an unprivileged unshare(CLONE_NEWUSER|CLONE_NEWNS).
+/// None when the init shares the runtime's pid namespace.
 fn own_namespace(pid: i32) -> Option<(String, u64, u64)> {
     use std::os::unix::fs::MetadataExt;
-    for kind in ["pid", "mnt"] {
-        let theirs = std::fs::metadata(format!("/proc/{pid}/ns/{kind}")).ok()?;
-        let ours = std::fs::metadata(format!("/proc/self/ns/{kind}")).ok()?;
-        if (theirs.dev(), theirs.ino()) != (ours.dev(), ours.ino()) {
-            return Some((kind.to_string(), theirs.dev(), theirs.ino()));
-        }
-    }
-    None
+    let theirs = std::fs::metadata(format!("/proc/{pid}/ns/pid")).ok()?;
+    let ours = std::fs::metadata("/proc/self/ns/pid").ok()?;
+    ((theirs.dev(), theirs.ino()) != (ours.dev(), ours.ino()))
+        .then(|| ("pid".to_string(), theirs.dev(), theirs.ino()))
 }
 
-/// pidfds of the container's own processes: the init (by pid and start time) and every process
-/// of its cgroup that is in the init's own namespace (`State::own_ns`). Anything else in the
-/// cgroup (someone moved a host process in) is not the container's to signal. Each pidfd is
+/// pidfds of the container's own processes: the init (by pid and start time) and the processes
+/// of its cgroup that are the container's. With a pid namespace of its own (`State::own_ns`)
+/// those are the ones in it or in a namespace below it; anything else in the cgroup (a host
+/// process someone moved in) is not the container's to signal. Without one, every process in
+/// the cgroup is: create refused a cgroup that held processes, so all that is in it came from the
+/// container (or was put there by the host's root, as runc would kill it too). Each pidfd is
 /// opened before its process is checked, so the process checked is the one signalled, never a
 /// reused pid.
 fn own_processes(st: &State) -> Vec<std::os::fd::OwnedFd> {
-    use std::os::unix::fs::MetadataExt;
     let mut out = Vec::new();
     if st.pid > 0 {
         if let Ok(fd) = open_init(st) {
             out.push(fd);
         }
     }
-    let (Some(path), Some((kind, dev, ino))) = (&st.cgroup_path, &st.own_ns) else {
+    let Some(path) = &st.cgroup_path else {
         return out;
+    };
+    let pid_ns = match &st.own_ns {
+        Some((kind, dev, ino)) if kind == "pid" => Some((*dev, *ino)),
+        _ => None,
     };
     for pid in cgroups::procs(path) {
         if pid == st.pid {
@@ -332,13 +335,33 @@ fn own_processes(st: &State) -> Vec<std::os::fd::OwnedFd> {
         let Ok(fd) = syscalls::pidfd_open(pid) else {
             continue;
         };
-        let same = std::fs::metadata(format!("/proc/{pid}/ns/{kind}"))
-            .is_ok_and(|m| (m.dev(), m.ino()) == (*dev, *ino));
-        if same {
+        if pid_ns.is_none_or(|ns| in_pid_namespace(pid, ns)) {
             out.push(fd);
         }
     }
     out
+}
+
+/// Whether process `pid` is in the pid namespace `ns` (st_dev, st_ino) or in one below it,
+/// walking up with NS_GET_PARENT (the kernel refuses to go above the caller's own namespace).
+fn in_pid_namespace(pid: i32, ns: (u64, u64)) -> bool {
+    let Ok(mut fd) = syscalls::open(Path::new(&format!("/proc/{pid}/ns/pid")), libc::O_RDONLY, 0)
+    else {
+        return false;
+    };
+    // Pid namespaces nest at most 32 deep.
+    for _ in 0..=32 {
+        match syscalls::fstat(fd.as_fd()) {
+            Ok(st) if (st.st_dev, st.st_ino) == ns => return true,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+        match syscalls::ns_get_parent(fd.as_fd()) {
+            Ok(parent) => fd = parent,
+            Err(_) => return false,
+        }
+    }
+    false
 }
 
 /// Undoes a failed create: kills and reaps the init, removes the cgroup and the state directory.

@@ -23,9 +23,10 @@
 //!     F_SEAL_SHRINK, F_SEAL_GROW and F_SEAL_SEAL, so the copy can never change, whoever holds it.
 //!     This is the only path that copies the binary (once per command).
 //!
-//! A binary that already runs from a read-only mount (a read-only /usr, or the clone of step 1
-//! after the re-exec) or from a sealed memfd is used as it is: the check is an open and an
-//! fstatvfs. PR_SET_DUMPABLE 0 (set by the CLI first thing, again after the re-exec) stays: it
+//! After the re-exec the check is an open, an fcntl and an fstatvfs. A binary that runs from a
+//! sealed memfd already is used as it is; one on a read-only mount that this process did not make
+//! (a read-only /usr) is not: that mount is attached to the host, and a remount there would make
+//! the binary writable to a container still holding it. PR_SET_DUMPABLE 0 (set by the CLI first thing, again after the re-exec) stays: it
 //! keeps other container processes away from /proc/<runtime pid>/exe, mem and fds.
 //!
 //! Order: call [`ensure`] before the command opens anything it passes on (the re-exec keeps only
@@ -39,6 +40,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Set (to the method) in the environment of the re-exec'd runtime: a second pass that still
 /// finds an unsafe binary fails instead of re-executing forever. Removed again at once, so hooks
@@ -48,6 +50,13 @@ const REEXEC_MARK: &str = "_RAMPART_SEALED_REEXEC";
 /// `RAMPART_SEALED_BINARY=memfd` takes the memfd path even where the read-only clone would work,
 /// so tests and benchmarks can exercise the path rootless callers take.
 const FORCE_VAR: &str = "RAMPART_SEALED_BINARY";
+
+/// The two methods, as the re-exec mark names them.
+const CLONE: &str = "read-only clone";
+const MEMFD: &str = "sealed memfd";
+
+/// Set once this process has checked its binary: later calls return at once.
+static VERIFIED: AtomicBool = AtomicBool::new(false);
 
 const SEALS: i32 = libc::F_SEAL_WRITE | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
 
@@ -89,16 +98,28 @@ pub enum Protection {
 /// Makes sure this process runs from a binary the container cannot write: returns when it
 /// already does, re-execs (and never returns) otherwise.
 pub fn ensure() -> Result<(), SealError> {
+    if VERIFIED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
     let mark = std::env::var_os(REEXEC_MARK);
     let exe = syscalls::open(Path::new("/proc/self/exe"), libc::O_RDONLY, 0)
         .map_err(SealError::OpenSelf)?;
-    if protection(&exe)?.is_some() {
+    let safe = match protection(&exe)? {
+        Some(Protection::SealedMemfd) => true,
+        // A read-only mount counts only as the clone this process was just re-executed from: a
+        // read-only mount that was there already is attached to the host, whose administrator can
+        // remount it writable while a container still holds the binary.
+        Some(Protection::ReadOnlyMount) => mark.as_deref() == Some(CLONE.as_ref()),
+        None => false,
+    };
+    if safe {
         if mark.is_some() {
             // Single-threaded here (see the module doc): nothing reads the environment
             // concurrently. On failure the mark stays, so a second call fails too instead of
             // re-executing again.
             std::env::remove_var(REEXEC_MARK);
         }
+        VERIFIED.store(true, Ordering::Relaxed);
         return Ok(());
     }
     if let Some(method) = mark {
@@ -108,6 +129,7 @@ pub fn ensure() -> Result<(), SealError> {
     }
     let force_memfd = match std::env::var_os(FORCE_VAR) {
         None => false,
+        Some(v) if v.is_empty() => false,
         Some(v) if v == "memfd" => true,
         Some(v) => {
             return Err(SealError::BadForce {
@@ -121,8 +143,8 @@ pub fn ensure() -> Result<(), SealError> {
         read_only_clone(&exe)
     };
     let (fd, method) = match clone {
-        Some(fd) => (fd, "read-only clone"),
-        None => (sealed_memfd(&exe)?, "sealed memfd"),
+        Some(fd) => (fd, CLONE),
+        None => (sealed_memfd(&exe)?, MEMFD),
     };
     drop(exe);
     let err = reexec(&fd, method);

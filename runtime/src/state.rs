@@ -103,8 +103,9 @@ pub struct State {
     /// before this was recorded (and with systemd on v2): `delete` then removes the cgroup path.
     #[serde(default)]
     pub cgroup_made: Option<Vec<PathBuf>>,
-    /// (proc name, st_dev, st_ino) of the init's own pid (else mount) namespace: `kill --all` and
-    /// `delete` signal a process of the cgroup only when it is in it. None: only the init.
+    /// ("pid", st_dev, st_ino) of the init's own pid namespace: `kill --all` and `delete` signal
+    /// a process of the cgroup only when it is in it or below it. None: the container has none
+    /// of its own, and every process of its cgroup is its.
     #[serde(default)]
     pub own_ns: Option<(String, u64, u64)>,
 }

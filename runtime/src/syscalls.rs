@@ -404,6 +404,15 @@ pub fn clone_into_cgroup(flags: u64, cgroup: BorrowedFd<'_>) -> io::Result<libc:
     check(r).map(|p| p as libc::pid_t)
 }
 
+/// ioctl(NS_GET_PARENT): the parent of the pid (or user) namespace `ns` refers to; EPERM above
+/// the caller's own namespace.
+pub fn ns_get_parent(ns: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    const NS_GET_PARENT: libc::c_ulong = 0xb7 << 8 | 0x2;
+    // SAFETY: NS_GET_PARENT takes no argument and returns a new fd.
+    let r = unsafe { libc::ioctl(ns.as_raw_fd(), NS_GET_PARENT) };
+    owned(r as libc::c_long)
+}
+
 pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
     // SAFETY: plain syscall returning a new fd.
     let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
