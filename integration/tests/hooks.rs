@@ -210,3 +210,33 @@ fn relative_hook_path_is_refused() {
     assert!(o.stderr.contains("absolute"), "{o:?}");
     assert_nothing_left(&r, &b, &id);
 }
+
+/// A hook that never reads its stdin, given a state bigger than a pipe holds (large
+/// annotations): the write of the state must not outlast the hook's timeout. A startContainer
+/// hook is a program of the image, so this is the container holding the runtime.
+#[test]
+fn a_hook_that_never_reads_its_stdin_still_times_out() {
+    let r = Root::new();
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| {
+        c["annotations"] = json!({"big": "x".repeat(200_000)});
+        c["hooks"] = json!({"prestart": [
+            {"path": "/bin/sleep", "args": ["sleep", "31338"], "timeout": 1}
+        ]});
+    });
+    let id = unique("hook-noread");
+    let t = std::time::Instant::now();
+    let o = r.run(&b, &id);
+    o.fails();
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(20),
+        "the hook's timeout did not hold: {:?}",
+        t.elapsed()
+    );
+    assert!(o.stderr.contains("timeout"), "{o:?}");
+    assert!(
+        processes_containing("sleep 31338").is_empty(),
+        "the timed-out hook still runs"
+    );
+    assert_nothing_left(&r, &b, &id);
+}

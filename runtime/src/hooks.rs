@@ -137,17 +137,25 @@ fn run_one(stage: &'static str, h: &Hook, state_json: &[u8]) -> Result<(), HookE
         path: h.path.clone(),
         err,
     };
-    let mut child = cmd.spawn().map_err(spawn_err)?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A hook that exits without reading its stdin is fine: ignore EPIPE.
-        let _ = stdin.write_all(state_json);
-    }
     // A timeout further away than the clock can count (i64::MAX seconds is valid) is no
-    // practical limit: the hook is waited for as if none were set.
-    let status = match h
+    // practical limit: the hook is waited for as if none were set. The clock starts before the
+    // state is written: a hook that never reads its stdin must not outlast its timeout.
+    let timeout = h
         .timeout
-        .and_then(|secs| Some((secs, deadline_after(secs)?)))
-    {
+        .and_then(|secs| Some((secs, deadline_after(secs)?)));
+    let mut child = cmd.spawn().map_err(spawn_err)?;
+    if let Some(stdin) = child.stdin.take() {
+        if !feed(stdin, state_json, timeout.map(|(_, d)| d)) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(HookError::Timeout {
+                stage,
+                path: h.path.clone(),
+                secs: timeout.map(|(s, _)| s).unwrap_or_default(),
+            });
+        }
+    }
+    let status = match timeout {
         None => child.wait().map_err(spawn_err)?,
         Some((secs, deadline)) => {
             let pidfd = syscalls::pidfd_open(child.id() as i32).map_err(spawn_err)?;
@@ -191,6 +199,35 @@ fn run_one(stage: &'static str, h: &Hook, state_json: &[u8]) -> Result<(), HookE
         path: h.path.clone(),
         what,
     })
+}
+
+/// Writes the state to the hook's stdin, giving up at `deadline` (false then). A hook that
+/// exits or closes its stdin without reading is fine (EPIPE ends the write, true).
+fn feed(stdin: std::process::ChildStdin, mut data: &[u8], deadline: Option<Instant>) -> bool {
+    let fd = std::os::fd::OwnedFd::from(stdin);
+    if deadline.is_some() && syscalls::set_nonblocking(fd.as_fd()).is_err() {
+        return true;
+    }
+    let mut f = std::fs::File::from(fd);
+    while !data.is_empty() {
+        match f.write(data) {
+            Ok(0) => return true,
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let Some(deadline) = deadline else {
+                    return true;
+                };
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return false;
+                }
+                let _ = syscalls::poll_writable(f.as_fd(), left);
+            }
+            Err(_) => return true,
+        }
+    }
+    true
 }
 
 #[cfg(test)]

@@ -812,6 +812,36 @@ pub fn poll_readable(fd: BorrowedFd<'_>, timeout: std::time::Duration) -> io::Re
     Ok(r > 0)
 }
 
+/// Waits up to `timeout` for `fd` to take a write (or be in error, e.g. its reader gone).
+pub fn poll_writable(fd: BorrowedFd<'_>, timeout: std::time::Duration) -> io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd.
+    let r = unsafe { libc::poll(&mut pfd, 1, ms) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            return Ok(false);
+        }
+        return Err(e);
+    }
+    Ok(r > 0)
+}
+
+/// Sets O_NONBLOCK on the open file `fd` refers to.
+pub fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: F_GETFL/F_SETFL on our own descriptor.
+    let fl = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    check(fl as libc::c_long)?;
+    // SAFETY: as above.
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK) };
+    check(r as libc::c_long).map(|_| ())
+}
+
 /// The name of a signal for messages: "SIGTERM", or the number when it has no common name.
 pub fn signal_name(sig: i32) -> String {
     match sig {
