@@ -24,10 +24,13 @@
 //!     This is the only path that copies the binary (once per command).
 //!
 //! After the re-exec the check is an open, an fcntl and an fstatvfs. A binary that runs from a
-//! sealed memfd already is used as it is; one on a read-only mount that this process did not make
-//! (a read-only /usr) is not: that mount is attached to the host, and a remount there would make
-//! the binary writable to a container still holding it. PR_SET_DUMPABLE 0 (set by the CLI first thing, again after the re-exec) stays: it
-//! keeps other container processes away from /proc/<runtime pid>/exe, mem and fds.
+//! sealed memfd already is used as it is; one on a read-only mount that this process did not
+//! make (a read-only /usr) is not: that mount is attached to the host, and a remount there would
+//! make the binary writable to a container still holding it. Only the re-exec mark says a
+//! read-only mount is the clone made here (no property of a mount tells a clone attached nowhere
+//! from one attached in a namespace we cannot see). PR_SET_DUMPABLE 0 (set by the CLI first
+//! thing, again after the re-exec) stays: it keeps other container processes away from
+//! /proc/<runtime pid>/exe, mem and fds.
 //!
 //! Order: call [`ensure`] before the command opens anything it passes on (the re-exec keeps only
 //! descriptors without FD_CLOEXEC: stdio, `--preserve-fds`, LISTEN_FDS, the console socket are
@@ -42,9 +45,10 @@ use std::os::unix::ffi::OsStringExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Set (to the method) in the environment of the re-exec'd runtime: a second pass that still
-/// finds an unsafe binary fails instead of re-executing forever. Removed again at once, so hooks
-/// and containers never see it.
+/// Set (to the method) in the environment of the re-exec'd runtime: it says the read-only mount
+/// the new process runs from is the clone made for it, and a second pass that still finds an
+/// unsafe binary fails instead of re-executing forever. Removed once checked, so hooks and
+/// containers never see it.
 const REEXEC_MARK: &str = "_RAMPART_SEALED_REEXEC";
 
 /// `RAMPART_SEALED_BINARY=memfd` takes the memfd path even where the read-only clone would work,
