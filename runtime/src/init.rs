@@ -54,6 +54,8 @@ pub struct InitContext {
     pub lock_fd: std::os::fd::RawFd,
     /// With process.terminal: the connected console socket that receives the pty master.
     pub console: Option<OwnedFd>,
+    /// Per entry of `plan.mounts`: the idmapped bind made by the runtime on the host side.
+    pub idmapped: Vec<Option<OwnedFd>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -210,7 +212,7 @@ fn setup(
         }
     }
 
-    let root = rootfs::prepare(plan, &ctx.cgroup_hierarchies)?;
+    let root = rootfs::prepare(plan, &ctx.cgroup_hierarchies, &ctx.idmapped)?;
     if !plan.hooks.create_container.is_empty() {
         // The create operation is still going on: "creating", as runc reports it too.
         let state = hook_state(plan, ctx, host_pid, "creating");
