@@ -466,3 +466,59 @@ fn features_reports_idmap_enabled() {
     let opts = doc["mountOptions"].as_array().unwrap();
     assert!(opts.contains(&json!("idmap")) && opts.contains(&json!("ridmap")));
 }
+
+/// The container's own mappings get the same check, before anything is cloned (the kernel
+/// would refuse the uid_map write only after the init exists).
+#[test]
+fn overlapping_container_mappings_are_refused() {
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| {
+        user_namespace(c, 100000);
+        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 10},
+                                          {"containerID": 10, "hostID": 100005, "size": 10}]);
+    });
+    refused(
+        &b,
+        "gidMappings: the hostID ranges 100000-100010 and 100005-100015 overlap",
+    );
+}
+
+/// A created container with an idmapped volume: exec'd processes see the same owners, and
+/// delete leaves no mount behind.
+#[test]
+fn exec_in_a_container_with_an_idmapped_volume() {
+    let r = Root::new();
+    let src = TempDir::new("idmap-exec");
+    volume(src.path());
+    let mut b = Bundle::new(&["sleep", "60"]);
+    mount_points(&b, &["vol"]);
+    b.edit(|c| {
+        user_namespace(c, 200000);
+        add_mount(
+            c,
+            json!({"destination": "/vol", "type": "bind", "source": src.path(),
+                   "options": ["bind"],
+                   "uidMappings": maps(100000, 200000, 65536),
+                   "gidMappings": maps(100000, 200000, 65536)}),
+        );
+    });
+    let id = rampart_integration::unique("idmap-exec");
+    let st = r
+        .cmd(&[
+            std::ffi::OsStr::new("create"),
+            std::ffi::OsStr::new("--bundle"),
+            b.path().as_os_str(),
+            std::ffi::OsStr::new(&id),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success(), "create {id} failed");
+    r.rampart(&["start", &id]).ok();
+    let out = r.rampart(&["exec", &id, "sh", "-c", STAT_VOLUME]);
+    out.ok();
+    check_volume(src.path(), &out.stdout);
+    r.rampart(&["delete", "--force", &id]).ok();
+    assert!(host_mounts_containing(&src.path().to_string_lossy()).is_empty());
+}

@@ -1,6 +1,7 @@
 //! `features`: the runtime-spec "features" document (features.md), which containerd, Docker and
-//! podman read to learn what the runtime accepts. It is fixed at build time and built from the
-//! same names the runtime's parsers accept; the unit tests below feed every listed name back
+//! podman read to learn what the runtime accepts. It is fixed at build time (but for
+//! `mountExtensions.idmap`, probed on the running kernel) and built from the same names the
+//! runtime's parsers accept; the unit tests below feed every listed name back
 //! into those parsers (mounts, capabilities, seccomp), so the document cannot claim more than
 //! the runtime does.
 

@@ -7,8 +7,9 @@
 //!  2. become root of a new user namespace; join namespaces by path; unshare cgroup (now rooted
 //!     at the container's cgroup) and time namespaces;
 //!  3. hostname, session keyring;
-//!  4. rootfs: mounts and /dev → createContainer hooks → pivot_root → sysctl, masked and
-//!     read-only paths, read-only root;
+//!  4. rootfs: mounts (idmapped binds come ready-made from the runtime, see
+//!     `mounts::prepare_idmapped`) and /dev → createContainer hooks → pivot_root → sysctl,
+//!     masked and read-only paths, read-only root;
 //!  5. rlimits, cwd (checked to be inside the root), executable lookup; AppArmor's procfs
 //!     handle and the Landlock ruleset prepared (still privileged, no seccomp filter yet);
 //!  6. bounding set, uid/gid with kept capabilities, capability sets, no_new_privs; the seccomp

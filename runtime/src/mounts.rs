@@ -436,7 +436,7 @@ fn bind_tree(
                 MountError::IdmapUnsupported {
                     destination: m.destination.clone(),
                     source_path: src.clone(),
-                    fs: fs_name(tree.as_fd()).into(),
+                    fs: fs_name(tree.as_fd(), recursive && kind == BindKind::Rbind).into(),
                 }
             } else {
                 MountError::SetIdmap {
@@ -480,8 +480,17 @@ fn bind_tree(
 }
 
 /// The filesystem a mount is on, by its statfs magic, for the message that it cannot be
-/// idmapped.
-fn fs_name(fd: BorrowedFd<'_>) -> String {
+/// idmapped. With `below`, the refusal may have come from a mount under it (ridmap on an rbind).
+fn fs_name(fd: BorrowedFd<'_>, below: bool) -> String {
+    let what = fs_type(fd);
+    if below {
+        format!("{what}, or a filesystem mounted below it, does not support idmapped mounts")
+    } else {
+        format!("{what} does not support idmapped mounts")
+    }
+}
+
+fn fs_type(fd: BorrowedFd<'_>) -> String {
     let known: &[(i64, &str)] = &[
         (0xEF53, "ext4"),
         (0x0102_1994, "tmpfs"),
@@ -499,10 +508,10 @@ fn fs_name(fd: BorrowedFd<'_>) -> String {
     ];
     match syscalls::fstatfs_magic(fd) {
         Ok(magic) => match known.iter().find(|(k, _)| *k == magic) {
-            Some((_, name)) => format!("{name} does not support idmapped mounts"),
-            None => format!("filesystem type {magic:#x} does not support idmapped mounts"),
+            Some((_, name)) => name.to_string(),
+            None => format!("filesystem type {magic:#x}"),
         },
-        Err(_) => "its filesystem does not support idmapped mounts".to_string(),
+        Err(_) => "its filesystem".to_string(),
     }
 }
 
