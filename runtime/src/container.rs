@@ -34,6 +34,8 @@ pub enum Error {
     #[error(transparent)]
     Userns(#[from] UsernsError),
     #[error(transparent)]
+    Mount(#[from] crate::mounts::MountError),
+    #[error(transparent)]
     Cgroup(#[from] CgroupError),
     #[error(transparent)]
     Hook(#[from] HookError),
@@ -189,7 +191,11 @@ fn create_in(
         .iter()
         .any(|m| m.is_fs("cgroup") || m.is_fs("cgroup2"));
     let mut console_keep = None;
+    // Before the clone: setting an idmapping needs the host's privilege over the source's
+    // filesystem, which the init gives up when it enters its user namespace.
+    let idmapped = crate::mounts::prepare_idmapped(&plan.mounts)?;
     let ctx = InitContext {
+        idmapped,
         id: o.id.clone(),
         fifo,
         no_pivot: o.no_pivot,

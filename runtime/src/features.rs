@@ -1,6 +1,7 @@
 //! `features`: the runtime-spec "features" document (features.md), which containerd, Docker and
-//! podman read to learn what the runtime accepts. It is fixed at build time and built from the
-//! same names the runtime's parsers accept; the unit tests below feed every listed name back
+//! podman read to learn what the runtime accepts. It is fixed at build time (but for
+//! `mountExtensions.idmap`, probed on the running kernel) and built from the same names the
+//! runtime's parsers accept; the unit tests below feed every listed name back
 //! into those parsers (mounts, capabilities, seccomp), so the document cannot claim more than
 //! the runtime does.
 
@@ -30,6 +31,7 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "diratime",
     "dirsync",
     "exec",
+    "idmap",
     "lazytime",
     "mand",
     "noatime",
@@ -45,6 +47,7 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "private",
     "rbind",
     "relatime",
+    "ridmap",
     "rprivate",
     "rshared",
     "rslave",
@@ -108,6 +111,34 @@ fn capabilities() -> Vec<String> {
     v
 }
 
+/// Whether this kernel idmaps mounts: a tmpfs made as a detached mount (never attached, so it
+/// leaves nothing behind) gets MOUNT_ATTR_IDMAP through a scratch user namespace. Needs the
+/// privilege a create of an idmapped container needs too; without it the answer is false.
+fn idmap_supported() -> bool {
+    use crate::syscalls;
+    use crate::userns::IdMap;
+    use std::os::fd::{AsFd, AsRawFd};
+    let probe = || -> std::io::Result<()> {
+        let fs = syscalls::fsopen("tmpfs")?;
+        let tree = syscalls::fs_create_mount(fs.as_fd(), 0)?;
+        let map = [IdMap {
+            container: 0,
+            host: 0,
+            size: 1,
+        }];
+        let ns = crate::userns::scratch_namespace(&map, &map)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let attr = syscalls::MountAttr {
+            attr_set: syscalls::MOUNT_ATTR_IDMAP,
+            attr_clr: 0,
+            propagation: 0,
+            userns_fd: ns.as_raw_fd() as u64,
+        };
+        syscalls::mount_setattr(tree.as_fd(), false, &attr)
+    };
+    probe().is_ok()
+}
+
 /// The features document.
 pub fn document() -> Value {
     json!({
@@ -139,7 +170,7 @@ pub fn document() -> Value {
             "landlock": crate::landlock::features(),
             "selinux": {"enabled": false},
             "intelRdt": {"enabled": false},
-            "mountExtensions": {"idmap": {"enabled": false}}
+            "mountExtensions": {"idmap": {"enabled": idmap_supported()}}
         },
         "annotations": {
             "org.opencontainers.runc.checkpoint.enabled": "false",
@@ -155,10 +186,15 @@ mod tests {
     #[test]
     fn every_mount_option_is_accepted_by_the_mount_planner() {
         for opt in MOUNT_OPTIONS {
-            let m: oci_spec::runtime::Mount = serde_json::from_value(json!({
-                "destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": [opt]
-            }))
-            .unwrap();
+            // The idmap options apply to binds only (and take the mappings given with them).
+            let m = if opt.ends_with("idmap") {
+                json!({"destination": "/x", "type": "bind", "source": "/s", "options": [opt],
+                       "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+                       "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]})
+            } else {
+                json!({"destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": [opt]})
+            };
+            let m: oci_spec::runtime::Mount = serde_json::from_value(m).unwrap();
             assert!(
                 crate::mounts::plan(&m, std::path::Path::new("/b")).is_ok(),
                 "{opt}"

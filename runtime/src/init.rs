@@ -7,8 +7,9 @@
 //!  2. become root of a new user namespace; join namespaces by path; unshare cgroup (now rooted
 //!     at the container's cgroup) and time namespaces;
 //!  3. hostname, session keyring;
-//!  4. rootfs: mounts and /dev → createContainer hooks → pivot_root → sysctl, masked and
-//!     read-only paths, read-only root;
+//!  4. rootfs: mounts (idmapped binds come ready-made from the runtime, see
+//!     `mounts::prepare_idmapped`) and /dev → createContainer hooks → pivot_root → sysctl,
+//!     masked and read-only paths, read-only root;
 //!  5. rlimits, cwd (checked to be inside the root), executable lookup; AppArmor's procfs
 //!     handle and the Landlock ruleset prepared (still privileged, no seccomp filter yet);
 //!  6. bounding set, uid/gid with kept capabilities, capability sets, no_new_privs; the seccomp
@@ -54,6 +55,8 @@ pub struct InitContext {
     pub lock_fd: std::os::fd::RawFd,
     /// With process.terminal: the connected console socket that receives the pty master.
     pub console: Option<OwnedFd>,
+    /// Per entry of `plan.mounts`: the idmapped bind made by the runtime on the host side.
+    pub idmapped: Vec<Option<OwnedFd>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -210,7 +213,7 @@ fn setup(
         }
     }
 
-    let root = rootfs::prepare(plan, &ctx.cgroup_hierarchies)?;
+    let root = rootfs::prepare(plan, &ctx.cgroup_hierarchies, &ctx.idmapped)?;
     if !plan.hooks.create_container.is_empty() {
         // The create operation is still going on: "creating", as runc reports it too.
         let state = hook_state(plan, ctx, host_pid, "creating");

@@ -5,11 +5,18 @@
 //! to an O_PATH descriptor (see `paths`), the source becomes a detached mount (open_tree for
 //! binds, fsopen/fsmount for filesystems), and move_mount attaches it to the descriptor. No
 //! destination string is resolved twice.
+//!
+//! Idmapped binds (`uidMappings`/`gidMappings`, `idmap`/`ridmap`) are the exception to "in the
+//! init": `prepare_idmapped` makes them in the runtime, on the host, before the init is cloned,
+//! and the init only attaches them (`mount_one` with the prepared tree). MOUNT_ATTR_IDMAP needs
+//! CAP_SYS_ADMIN over the user namespace that owns the source's superblock (the host's, for
+//! ext4 or tmpfs), which the init no longer has once it is root of its own user namespace.
 
 use crate::paths::{self, Kind, PathError};
 use crate::syscalls::{self, MountAttr};
+use crate::userns::{self, IdMap, UsernsError};
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +84,49 @@ pub enum MountError {
         destination: PathBuf,
         err: io::Error,
     },
+    #[error("mount {destination}: uidMappings/gidMappings and idmap/ridmap apply to bind mounts only, not to a {fstype} mount")]
+    IdmapNotBind {
+        destination: PathBuf,
+        fstype: String,
+    },
+    #[error("mount {destination}: an idmapped mount needs both uidMappings and gidMappings")]
+    IdmapOneSided { destination: PathBuf },
+    #[error("mount {destination}: {option} without uidMappings/gidMappings takes the container's mappings, but the config has no user namespace of its own")]
+    IdmapWithoutMappings {
+        destination: PathBuf,
+        option: &'static str,
+    },
+    #[error("mount {destination}: {err}")]
+    IdmapMappings {
+        destination: PathBuf,
+        err: Box<UsernsError>,
+    },
+    #[error("mount {destination}: the user namespace for its idmapping: {err}")]
+    IdmapNamespace {
+        destination: PathBuf,
+        err: Box<UsernsError>,
+    },
+    #[error("mount {destination}: bind source {source_path} is on a filesystem that cannot be idmapped ({fs}; mount_setattr MOUNT_ATTR_IDMAP: invalid argument)")]
+    IdmapUnsupported {
+        destination: PathBuf,
+        source_path: PathBuf,
+        fs: Box<str>,
+    },
+    #[error(
+        "mount {destination}: idmapping {source_path} (mount_setattr MOUNT_ATTR_IDMAP): {err}"
+    )]
+    SetIdmap {
+        destination: PathBuf,
+        source_path: PathBuf,
+        err: io::Error,
+    },
+    #[error("mount {destination}: the idmapped mount was not prepared by the runtime")]
+    IdmapNotPrepared { destination: PathBuf },
+    #[error("mount {destination}: taking over the idmapped mount the runtime made: {err}")]
+    IdmapInherit {
+        destination: PathBuf,
+        err: io::Error,
+    },
     #[error("mount {destination}: {err}")]
     CopyUp {
         destination: PathBuf,
@@ -108,6 +158,22 @@ pub struct MountPlan {
     pub propagation: Option<Propagation>,
     /// runc's `tmpcopyup` (tmpfs only): the new tmpfs starts with a copy of what is below it.
     pub tmpcopyup: bool,
+    /// A bind whose ids are translated (MOUNT_ATTR_IDMAP).
+    pub idmap: Option<IdmapPlan>,
+}
+
+/// The id translation of an idmapped bind: a file owned by host id `host + k` shows as
+/// `container + k` through the mount, and a file made through it as container id `c` is stored
+/// as the host id `c` maps to. Empty maps (the `idmap` option alone) are filled with the
+/// container's own mappings by [`inherit_container_maps`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdmapPlan {
+    pub uids: Vec<IdMap>,
+    pub gids: Vec<IdMap>,
+    /// `ridmap` (or mappings on an rbind without either option): every mount of the tree.
+    pub recursive: bool,
+    /// The option that asked for it, for messages.
+    pub option: &'static str,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,7 +204,9 @@ pub fn plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan, Mo
         data: Vec::new(),
         propagation: None,
         tmpcopyup: false,
+        idmap: None,
     };
+    let mut idmap_option: Option<&'static str> = None;
     if p.fstype == "bind" {
         p.bind = Some(BindKind::Bind);
     }
@@ -187,8 +255,9 @@ pub fn plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan, Mo
             "async" | "nomand" | "nolazytime" | "defaults" => {}
             // podman sends it for --read-only and --tmpfs; meaningful for a tmpfs only.
             "tmpcopyup" if p.fstype == "tmpfs" => p.tmpcopyup = true,
-            "remount" | "idmap" | "ridmap" | "rro" | "rrw" | "rnosuid" | "rnodev" | "rnoexec"
-            | "tmpcopyup" => {
+            "idmap" => idmap_option = Some("idmap"),
+            "ridmap" => idmap_option = Some("ridmap"),
+            "remount" | "rro" | "rrw" | "rnosuid" | "rnodev" | "rnoexec" | "tmpcopyup" => {
                 return Err(MountError::UnsupportedOption {
                     destination,
                     option: opt.clone(),
@@ -200,6 +269,7 @@ pub fn plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan, Mo
             },
         }
     }
+    p.idmap = plan_idmap(m, &p, idmap_option)?;
     if p.bind.is_some() {
         let src = p.source.clone().unwrap_or_default();
         let src = if src.is_absolute() {
@@ -215,6 +285,234 @@ pub fn plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan, Mo
         });
     }
     Ok(p)
+}
+
+/// The mount's idmapping, checked as the kernel will take it, or None when it asks for none.
+fn plan_idmap(
+    m: &oci_spec::runtime::Mount,
+    p: &MountPlan,
+    option: Option<&'static str>,
+) -> Result<Option<IdmapPlan>, MountError> {
+    let destination = &p.destination;
+    let map_err = |err| MountError::IdmapMappings {
+        destination: destination.clone(),
+        err: Box::new(err),
+    };
+    let uids =
+        userns::plan("uidMappings", m.uid_mappings().as_deref().unwrap_or(&[])).map_err(map_err)?;
+    let gids =
+        userns::plan("gidMappings", m.gid_mappings().as_deref().unwrap_or(&[])).map_err(map_err)?;
+    if option.is_none() && uids.is_empty() && gids.is_empty() {
+        return Ok(None);
+    }
+    if p.bind.is_none() {
+        return Err(MountError::IdmapNotBind {
+            destination: destination.clone(),
+            fstype: p.fstype.clone(),
+        });
+    }
+    if uids.is_empty() != gids.is_empty() {
+        return Err(MountError::IdmapOneSided {
+            destination: destination.clone(),
+        });
+    }
+    userns::check_disjoint("uidMappings", &uids).map_err(map_err)?;
+    userns::check_disjoint("gidMappings", &gids).map_err(map_err)?;
+    // Mappings without either option: as runc 1.2, idmapped, recursively for an rbind.
+    let recursive = match option {
+        Some(o) => o == "ridmap",
+        None => p.bind == Some(BindKind::Rbind),
+    };
+    Ok(Some(IdmapPlan {
+        uids,
+        gids,
+        recursive,
+        option: option.unwrap_or("uidMappings"),
+    }))
+}
+
+/// `idmap`/`ridmap` without mappings of its own takes the container's user-namespace mappings
+/// (runtime-spec 1.2); without a user namespace in the config there are none to take.
+pub fn inherit_container_maps(
+    mounts: &mut [MountPlan],
+    user_namespace: bool,
+    uids: &[IdMap],
+    gids: &[IdMap],
+) -> Result<(), MountError> {
+    for m in mounts.iter_mut() {
+        let Some(idmap) = m.idmap.as_mut() else {
+            continue;
+        };
+        if !idmap.uids.is_empty() {
+            continue;
+        }
+        if !user_namespace {
+            return Err(MountError::IdmapWithoutMappings {
+                destination: m.destination.clone(),
+                option: idmap.option,
+            });
+        }
+        idmap.uids = uids.to_vec();
+        idmap.gids = gids.to_vec();
+    }
+    Ok(())
+}
+
+/// Makes every idmapped bind of `mounts` as a detached mount, on the host side: one entry per
+/// mount, None for the others. Called by the runtime before it clones the init, which inherits
+/// the descriptors and attaches them in [`mount_one`]. Mounts with the same mappings share one
+/// user namespace.
+pub fn prepare_idmapped(mounts: &[MountPlan]) -> Result<Vec<Option<OwnedFd>>, MountError> {
+    let mut spaces: Vec<(&IdmapPlan, OwnedFd)> = Vec::new();
+    let mut trees = Vec::with_capacity(mounts.len());
+    for m in mounts {
+        let (Some(kind), Some(idmap)) = (m.bind, m.idmap.as_ref()) else {
+            trees.push(None);
+            continue;
+        };
+        let same = |(p, _): &&(&IdmapPlan, OwnedFd)| p.uids == idmap.uids && p.gids == idmap.gids;
+        let ns = match spaces.iter().find(same) {
+            Some((_, fd)) => fd.try_clone(),
+            None => {
+                let fd = userns::scratch_namespace(&idmap.uids, &idmap.gids).map_err(|err| {
+                    MountError::IdmapNamespace {
+                        destination: m.destination.clone(),
+                        err: Box::new(err),
+                    }
+                })?;
+                let copy = fd.try_clone();
+                spaces.push((idmap, fd));
+                copy
+            }
+        }
+        .map_err(|err| MountError::IdmapInherit {
+            destination: m.destination.clone(),
+            err,
+        })?;
+        let (tree, _) = bind_tree(m, kind, Some((ns.as_fd(), idmap.recursive)))?;
+        trees.push(Some(tree));
+    }
+    Ok(trees)
+}
+
+/// A detached copy of the bind source with the mount's attributes (and its idmapping, when
+/// `idmap` gives the user namespace and whether it applies recursively). Returns whether the
+/// source is a directory.
+fn bind_tree(
+    m: &MountPlan,
+    kind: BindKind,
+    idmap: Option<(BorrowedFd<'_>, bool)>,
+) -> Result<(OwnedFd, bool), MountError> {
+    let src = m.source.clone().unwrap_or_default();
+    let src_err = |err| MountError::BindSource {
+        destination: m.destination.clone(),
+        source_path: src.clone(),
+        err,
+    };
+    let src_fd = syscalls::open(&src, libc::O_PATH, 0).map_err(src_err)?;
+    let src_is_dir = paths::is_dir(src_fd.as_fd()).map_err(src_err)?;
+    let mut flags = syscalls::OPEN_TREE_CLONE;
+    if kind == BindKind::Rbind {
+        flags |= syscalls::AT_RECURSIVE;
+    }
+    let tree = syscalls::open_tree(src_fd.as_fd(), Path::new(""), flags).map_err(|err| {
+        MountError::OpenTree {
+            destination: m.destination.clone(),
+            source_path: src.clone(),
+            err,
+        }
+    })?;
+    if let Some((ns, recursive)) = idmap {
+        // Made on the host, the copy would share the source's peer group: as a slave it gets
+        // the host's mount events, as the init's binds do, and sends none back.
+        let attr = MountAttr {
+            attr_set: syscalls::MOUNT_ATTR_IDMAP,
+            attr_clr: 0,
+            propagation: libc::MS_SLAVE,
+            userns_fd: ns.as_raw_fd() as u64,
+        };
+        syscalls::mount_setattr(tree.as_fd(), recursive, &attr).map_err(|err| {
+            if err.raw_os_error() == Some(libc::EINVAL) {
+                MountError::IdmapUnsupported {
+                    destination: m.destination.clone(),
+                    source_path: src.clone(),
+                    fs: fs_name(tree.as_fd(), recursive && kind == BindKind::Rbind).into(),
+                }
+            } else {
+                MountError::SetIdmap {
+                    destination: m.destination.clone(),
+                    source_path: src.clone(),
+                    err,
+                }
+            }
+        })?;
+        if recursive != (kind == BindKind::Rbind) {
+            let attr = MountAttr {
+                attr_set: 0,
+                attr_clr: 0,
+                propagation: libc::MS_SLAVE,
+                userns_fd: 0,
+            };
+            syscalls::mount_setattr(tree.as_fd(), kind == BindKind::Rbind, &attr).map_err(
+                |err| MountError::SetAttr {
+                    destination: m.destination.clone(),
+                    err,
+                },
+            )?;
+        }
+    }
+    if m.attr_set != 0 || m.attr_clr != 0 {
+        let attr = MountAttr {
+            attr_set: m.attr_set,
+            attr_clr: m.attr_clr,
+            propagation: 0,
+            userns_fd: 0,
+        };
+        // Applied to every mount of an rbind: a read-only volume stays read-only below.
+        syscalls::mount_setattr(tree.as_fd(), kind == BindKind::Rbind, &attr).map_err(|err| {
+            MountError::SetAttr {
+                destination: m.destination.clone(),
+                err,
+            }
+        })?;
+    }
+    Ok((tree, src_is_dir))
+}
+
+/// The filesystem a mount is on, by its statfs magic, for the message that it cannot be
+/// idmapped. With `below`, the refusal may have come from a mount under it (ridmap on an rbind).
+fn fs_name(fd: BorrowedFd<'_>, below: bool) -> String {
+    let what = fs_type(fd);
+    if below {
+        format!("{what}, or a filesystem mounted below it, does not support idmapped mounts")
+    } else {
+        format!("{what} does not support idmapped mounts")
+    }
+}
+
+fn fs_type(fd: BorrowedFd<'_>) -> String {
+    let known: &[(i64, &str)] = &[
+        (0xEF53, "ext4"),
+        (0x0102_1994, "tmpfs"),
+        (0x5846_5342, "xfs"),
+        (0x9123_683E, "btrfs"),
+        (0x794C_7630, "overlay"),
+        (0x9FA0, "proc"),
+        (0x6265_6572, "sysfs"),
+        (0x6367_7270, "cgroup2"),
+        (0x0027_e0eb, "cgroup"),
+        (0x6969, "nfs"),
+        (0x6573_5546, "fuse"),
+        (0x1CD1, "devpts"),
+        (0x6462_6720, "debugfs"),
+    ];
+    match syscalls::fstatfs_magic(fd) {
+        Ok(magic) => match known.iter().find(|(k, _)| *k == magic) {
+            Some((_, name)) => name.to_string(),
+            None => format!("filesystem type {magic:#x}"),
+        },
+        Err(_) => "its filesystem".to_string(),
+    }
 }
 
 /// "rprivate" → MS_PRIVATE recursive, and so on. None for anything else.
@@ -234,55 +532,37 @@ pub fn parse_propagation(s: &str) -> Option<Propagation> {
 }
 
 /// Mounts one planned entry inside the root. Runs in the init, in the container's mount namespace.
-pub fn mount_one(root: BorrowedFd<'_>, m: &MountPlan) -> Result<(), MountError> {
+/// `prepared` is the detached tree [`prepare_idmapped`] made for an idmapped bind.
+pub fn mount_one(
+    root: BorrowedFd<'_>,
+    m: &MountPlan,
+    prepared: Option<BorrowedFd<'_>>,
+) -> Result<(), MountError> {
     let dest_err = |err| MountError::Destination {
         destination: m.destination.clone(),
         err,
     };
     let tree = match m.bind {
         Some(kind) => {
-            let src = m.source.clone().unwrap_or_default();
-            let src_fd =
-                syscalls::open(&src, libc::O_PATH, 0).map_err(|err| MountError::BindSource {
-                    destination: m.destination.clone(),
-                    source_path: src.clone(),
-                    err,
-                })?;
-            let src_is_dir =
-                paths::is_dir(src_fd.as_fd()).map_err(|err| MountError::BindSource {
-                    destination: m.destination.clone(),
-                    source_path: src.clone(),
-                    err,
-                })?;
+            let (tree, src_is_dir) = match (prepared, &m.idmap) {
+                (Some(fd), _) => {
+                    let inherit_err = |err| MountError::IdmapInherit {
+                        destination: m.destination.clone(),
+                        err,
+                    };
+                    let tree = fd.try_clone_to_owned().map_err(inherit_err)?;
+                    let is_dir = paths::is_dir(tree.as_fd()).map_err(inherit_err)?;
+                    (tree, is_dir)
+                }
+                (None, Some(_)) => {
+                    return Err(MountError::IdmapNotPrepared {
+                        destination: m.destination.clone(),
+                    })
+                }
+                (None, None) => bind_tree(m, kind, None)?,
+            };
             let kind_of = if src_is_dir { Kind::Dir } else { Kind::File };
             let dest = paths::create_in_root(root, &m.destination, kind_of).map_err(dest_err)?;
-            let mut flags = syscalls::OPEN_TREE_CLONE;
-            if kind == BindKind::Rbind {
-                flags |= syscalls::AT_RECURSIVE;
-            }
-            let tree =
-                syscalls::open_tree(src_fd.as_fd(), Path::new(""), flags).map_err(|err| {
-                    MountError::OpenTree {
-                        destination: m.destination.clone(),
-                        source_path: src.clone(),
-                        err,
-                    }
-                })?;
-            if m.attr_set != 0 || m.attr_clr != 0 {
-                let attr = MountAttr {
-                    attr_set: m.attr_set,
-                    attr_clr: m.attr_clr,
-                    propagation: 0,
-                    userns_fd: 0,
-                };
-                // Applied to every mount of an rbind: a read-only volume stays read-only below.
-                syscalls::mount_setattr(tree.as_fd(), kind == BindKind::Rbind, &attr).map_err(
-                    |err| MountError::SetAttr {
-                        destination: m.destination.clone(),
-                        err,
-                    },
-                )?;
-            }
             attach(&m.destination, tree, dest)?
         }
         None => {
@@ -442,6 +722,77 @@ mod tests {
             plan(&mount("data", "tmpfs", &[]), Path::new("/b")),
             Err(MountError::RelativeDestination { .. })
         ));
+    }
+
+    fn idmapped(typ: &str, opts: &[&str], uids: bool, gids: bool) -> oci_spec::runtime::Mount {
+        let mut v = serde_json::to_value(mount("/vol", typ, opts)).unwrap();
+        let ids = serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 10}]);
+        if uids {
+            v["uidMappings"] = ids.clone();
+        }
+        if gids {
+            v["gidMappings"] = ids;
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn idmap_options_and_mappings() {
+        let b = Path::new("/b");
+        let p = plan(&idmapped("bind", &["rbind"], true, true), b).unwrap();
+        let i = p.idmap.unwrap();
+        assert!(
+            i.recursive,
+            "mappings on an rbind without an option: recursive, as runc"
+        );
+        assert_eq!(i.uids.len(), 1);
+        let p = plan(&idmapped("bind", &["rbind", "idmap"], true, true), b).unwrap();
+        assert!(!p.idmap.unwrap().recursive);
+        let p = plan(&idmapped("bind", &["bind", "ridmap"], true, true), b).unwrap();
+        assert!(p.idmap.unwrap().recursive);
+        assert!(plan(&idmapped("bind", &["bind"], false, false), b)
+            .unwrap()
+            .idmap
+            .is_none());
+        let p = plan(&idmapped("bind", &["idmap"], false, false), b).unwrap();
+        assert!(p.idmap.as_ref().unwrap().uids.is_empty());
+        assert!(matches!(
+            plan(&idmapped("tmpfs", &["idmap"], true, true), b),
+            Err(MountError::IdmapNotBind { .. })
+        ));
+        assert!(matches!(
+            plan(&idmapped("tmpfs", &[], true, true), b),
+            Err(MountError::IdmapNotBind { .. })
+        ));
+        assert!(matches!(
+            plan(&idmapped("bind", &["bind"], true, false), b),
+            Err(MountError::IdmapOneSided { .. })
+        ));
+    }
+
+    #[test]
+    fn idmap_without_mappings_takes_the_containers_or_fails() {
+        let b = Path::new("/b");
+        let ours = [IdMap {
+            container: 0,
+            host: 300000,
+            size: 65536,
+        }];
+        let mut mounts = vec![plan(&idmapped("bind", &["ridmap"], false, false), b).unwrap()];
+        assert!(matches!(
+            inherit_container_maps(&mut mounts, false, &[], &[]),
+            Err(MountError::IdmapWithoutMappings { .. })
+        ));
+        inherit_container_maps(&mut mounts, true, &ours, &ours).unwrap();
+        let i = mounts[0].idmap.as_ref().unwrap();
+        assert_eq!(
+            (i.uids.as_slice(), i.gids.as_slice()),
+            (&ours[..], &ours[..])
+        );
+        // Mappings of its own are kept.
+        let mut mounts = vec![plan(&idmapped("bind", &["idmap"], true, true), b).unwrap()];
+        inherit_container_maps(&mut mounts, true, &ours, &ours).unwrap();
+        assert_eq!(mounts[0].idmap.as_ref().unwrap().uids[0].host, 100000);
     }
 
     #[test]

@@ -266,6 +266,8 @@ pub fn build(
         "gidMappings",
         linux.gid_mappings().as_deref().unwrap_or(&[]),
     )?;
+    userns::check_disjoint("uidMappings", &uid_maps)?;
+    userns::check_disjoint("gidMappings", &gid_maps)?;
     if namespaces.creates(Kind::User) && (uid_maps.is_empty() || gid_maps.is_empty()) {
         return Err(UsernsError::MissingMappings.into());
     }
@@ -282,12 +284,18 @@ pub fn build(
         return Err(PlanError::DomainnameWithoutUts);
     }
 
-    let mounts = spec
+    let mut mounts = spec
         .mounts()
         .iter()
         .flatten()
         .map(|m| mounts::plan(m, bundle))
         .collect::<Result<Vec<_>, _>>()?;
+    mounts::inherit_container_maps(
+        &mut mounts,
+        namespaces.creates(Kind::User),
+        &uid_maps,
+        &gid_maps,
+    )?;
     let dev_tmpfs = mounts
         .iter()
         .any(|m| m.destination == Path::new("/dev") && m.bind.is_none());

@@ -1,7 +1,8 @@
 //! The process tree: the runtime clones the container's init directly (no re-exec of the runtime
 //! binary, no intermediate process) and talks to it over a SEQPACKET socket pair.
 //!
-//! Protocol: the runtime finishes what must happen outside (uid/gid maps, cgroup, oom score,
+//! Protocol: before the clone the runtime makes the idmapped binds (the init inherits them);
+//! after it, it finishes what must happen outside (uid/gid maps, cgroup, oom score,
 //! createRuntime hooks), then sends `G<host pid>`; the init sets itself up and answers `R` when it
 //! waits for `start`, or `E<message>` when a step failed (and then exits). When the init loaded a
 //! seccomp filter with NOTIFY rules, `R` carries the listener fd (SCM_RIGHTS) for the runtime to

@@ -56,7 +56,14 @@ pub enum RootfsError {
 }
 
 /// Everything up to (not including) pivot_root. Returns the rootfs descriptor.
-pub fn prepare(plan: &Plan, cgroup_hierarchies: &[HierarchyMount]) -> Result<OwnedFd, RootfsError> {
+///
+/// `idmapped` holds, per entry of `plan.mounts`, the detached idmapped bind the runtime made
+/// (see `mounts::prepare_idmapped`).
+pub fn prepare(
+    plan: &Plan,
+    cgroup_hierarchies: &[HierarchyMount],
+    idmapped: &[Option<OwnedFd>],
+) -> Result<OwnedFd, RootfsError> {
     // Nothing we mount may propagate back to the host: make our copy of the tree a slave (or what
     // rootfsPropagation asks, except shared, which is applied to the new root at the end).
     let initial = match plan.rootfs_propagation {
@@ -88,11 +95,12 @@ pub fn prepare(plan: &Plan, cgroup_hierarchies: &[HierarchyMount]) -> Result<Own
     // Without a cgroup namespace of its own, a fresh cgroupfs would show the host's whole
     // hierarchy: bind the container's own cgroup directories instead, as runc does.
     let own_cgroupns = plan.namespaces.has(crate::namespaces::Kind::Cgroup);
-    for m in &plan.mounts {
+    for (i, m) in plan.mounts.iter().enumerate() {
         if m.is_fs("cgroup") || m.is_fs("cgroup2") {
             mount_cgroupfs(root.as_fd(), m, cgroup_hierarchies, own_cgroupns)?;
         } else {
-            mounts::mount_one(root.as_fd(), m)?;
+            let prepared = idmapped.get(i).and_then(|t| t.as_ref()).map(|t| t.as_fd());
+            mounts::mount_one(root.as_fd(), m, prepared)?;
         }
     }
 

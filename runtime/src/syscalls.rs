@@ -180,6 +180,7 @@ pub const MOUNT_ATTR_NOATIME: u64 = 0x10;
 pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
 pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
 pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x0020_0000;
+pub const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
 
 const FSCONFIG_SET_FLAG: u32 = 0;
 const FSCONFIG_SET_STRING: u32 = 1;
@@ -352,6 +353,35 @@ pub fn clone_fork(flags: u64) -> io::Result<libc::pid_t> {
         )
     };
     check(r).map(|p| p as libc::pid_t)
+}
+
+/// A child parked in a new user namespace of its own, for its /proc/PID/uid_map, gid_map and
+/// ns/user: it does nothing but wait for SIGKILL (and gets it if the caller dies first). The
+/// caller must kill and reap it by its pid.
+pub fn park_in_new_user_namespace() -> io::Result<libc::pid_t> {
+    let pid = clone_fork(libc::CLONE_NEWUSER as u64)?;
+    if pid == 0 {
+        // SAFETY: only async-signal-safe syscalls in the child of a possibly multi-threaded
+        // parent; it never returns.
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+            loop {
+                libc::pause();
+            }
+        }
+    }
+    Ok(pid)
+}
+
+/// SIGKILL and reap one of our own children, by its pid.
+pub fn kill_and_reap(pid: libc::pid_t) {
+    // SAFETY: plain syscalls on a child the caller started.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        while libc::waitpid(pid, std::ptr::null_mut(), 0) < 0
+            && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
+        {}
+    }
 }
 
 /// The kernel's `struct clone_args` up to `cgroup` (CLONE_ARGS_SIZE_VER2, 88 bytes, Linux 5.7).

@@ -1,7 +1,9 @@
 //! User-namespace id mappings: the runtime (in the parent user namespace) writes the init's
-//! uid_map and gid_map after clone and before letting it go on.
+//! uid_map and gid_map after clone and before letting it go on. `scratch_namespace` makes a
+//! user namespace with given mappings for an idmapped mount (see `mounts::prepare_idmapped`).
 
 use std::io;
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -19,7 +21,23 @@ pub enum UsernsError {
         host: u32,
         size: u32,
     },
+    #[error("{field}: the {side} ranges {}-{} and {}-{} overlap; the kernel takes each id once", .a.0, .a.1, .b.0, .b.1)]
+    Overlap {
+        field: &'static str,
+        side: &'static str,
+        a: (u64, u64),
+        b: (u64, u64),
+    },
+    #[error("{field}: {count} entries; the kernel takes at most {MAX_ENTRIES}")]
+    TooMany { field: &'static str, count: usize },
+    #[error("starting a helper process in a new user namespace (clone CLONE_NEWUSER): {0}")]
+    Helper(io::Error),
+    #[error("opening the helper's user namespace {path}: {err}")]
+    OpenNamespace { path: PathBuf, err: io::Error },
 }
+
+/// Lines a uid_map or gid_map may hold (Linux 4.15 and later).
+pub const MAX_ENTRIES: usize = 340;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IdMap {
@@ -53,6 +71,55 @@ pub fn plan(
             Ok(map)
         })
         .collect()
+}
+
+/// The checks the kernel makes when the map is written, made at plan time instead: no id may
+/// appear in two ranges on either side, and at most [`MAX_ENTRIES`] lines.
+pub fn check_disjoint(field: &'static str, maps: &[IdMap]) -> Result<(), UsernsError> {
+    if maps.len() > MAX_ENTRIES {
+        return Err(UsernsError::TooMany {
+            field,
+            count: maps.len(),
+        });
+    }
+    let show = |start: u32, size: u32| (u64::from(start), u64::from(start) + u64::from(size));
+    for (i, a) in maps.iter().enumerate() {
+        for b in &maps[i + 1..] {
+            let overlaps = |x: u32, y: u32| {
+                let (x, y) = (u64::from(x), u64::from(y));
+                x < y + u64::from(b.size) && y < x + u64::from(a.size)
+            };
+            for (side, x, y) in [
+                ("containerID", a.container, b.container),
+                ("hostID", a.host, b.host),
+            ] {
+                if a.size > 0 && b.size > 0 && overlaps(x, y) {
+                    return Err(UsernsError::Overlap {
+                        field,
+                        side,
+                        a: show(x, a.size),
+                        b: show(y, b.size),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A user namespace with the given mappings, as an fd of its nsfs file: the user namespace an
+/// idmapped mount translates ids through. A helper child is cloned into a new user namespace,
+/// its maps are written from here, its ns/user is opened, and it is killed and reaped before
+/// this returns (the open fd keeps the namespace alive on its own).
+pub fn scratch_namespace(uids: &[IdMap], gids: &[IdMap]) -> Result<OwnedFd, UsernsError> {
+    let pid = crate::syscalls::park_in_new_user_namespace().map_err(UsernsError::Helper)?;
+    let made = write_maps(pid, uids, gids).and_then(|()| {
+        let path = PathBuf::from(format!("/proc/{pid}/ns/user"));
+        crate::syscalls::open(&path, libc::O_RDONLY | libc::O_CLOEXEC, 0)
+            .map_err(|err| UsernsError::OpenNamespace { path, err })
+    });
+    crate::syscalls::kill_and_reap(pid);
+    made
 }
 
 fn render(maps: &[IdMap]) -> String {
@@ -101,5 +168,32 @@ mod tests {
         }];
         // A map that did not come through plan still cannot wrap.
         assert_eq!(to_host(&m, 5), None);
+    }
+
+    fn m(container: u32, host: u32, size: u32) -> IdMap {
+        IdMap {
+            container,
+            host,
+            size,
+        }
+    }
+
+    #[test]
+    fn overlapping_ranges_are_refused_on_either_side() {
+        assert!(check_disjoint("uidMappings", &[m(0, 1000, 10), m(10, 2000, 5)]).is_ok());
+        let err = check_disjoint("uidMappings", &[m(0, 1000, 10), m(9, 2000, 5)]).unwrap_err();
+        assert!(
+            err.to_string().contains("containerID ranges 0-10 and 9-14"),
+            "{err}"
+        );
+        let err = check_disjoint("gidMappings", &[m(0, 1000, 10), m(20, 1005, 1)]).unwrap_err();
+        assert!(err.to_string().contains("hostID"), "{err}");
+        // The last id of the 32-bit range does not wrap into the first.
+        assert!(check_disjoint("uidMappings", &[m(u32::MAX - 1, 0, 1), m(0, 5, 1)]).is_ok());
+        let many: Vec<IdMap> = (0..=MAX_ENTRIES as u32).map(|i| m(i, i, 1)).collect();
+        assert!(matches!(
+            check_disjoint("uidMappings", &many),
+            Err(UsernsError::TooMany { .. })
+        ));
     }
 }
