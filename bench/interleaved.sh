@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `run` of /bin/true for several runtimes, interleaved round by round (A, B, C, A, B, C, ...),
-# reporting the median of each and its ratio to runc. On a shared machine the load changes from
+# reporting the median of each and its ratio to runc. The order rotates from round to round. On a shared machine the load changes from
 # one second to the next; hyperfine measures one command after the other, so a burst of load can
 # land on one runtime only. Interleaving spreads it over all of them and the median drops the
 # outliers. A benchmark, not a test: nothing fails on a time.
@@ -67,8 +67,13 @@ jq --slurpfile sc "$REPO/seccomp-profiles/default.json" --arg rootfs "$WORK/root
 declare -A TIMES
 for n in "${NAMES[@]}"; do mkdir -p "$WORK/root-$n"; TIMES[$n]=""; done
 log "${#NAMES[@]} runtimes x $ROUNDS rounds"
+# The order rotates every round: whatever a runtime leaves for the next command (runc's exiting
+# processes, cgroup removal work in the kernel) would otherwise always land on the same one.
 for i in $(seq "$ROUNDS"); do
-    for n in "${NAMES[@]}"; do
+    k=${#NAMES[@]}
+    order=()
+    for j in $(seq 0 $((k - 1))); do order+=("${NAMES[$(((i + j) % k))]}"); done
+    for n in "${order[@]}"; do
         t0=$EPOCHREALTIME
         RAMPART_SEALED_BINARY=${ENVV[$n]:-} "${BIN[$n]}" --root "$WORK/root-$n" run \
             --bundle "$WORK/b" "i$i" </dev/null >/dev/null 2>&1 || die "$n: run failed in round $i"
