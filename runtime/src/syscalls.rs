@@ -824,29 +824,19 @@ pub fn take_signal(signals: &[i32], timeout: std::time::Duration) -> Option<i32>
 
 /// Waits up to `timeout` for `fd` to be readable (or at its end, or in error): Ok(true) then.
 pub fn poll_readable(fd: BorrowedFd<'_>, timeout: std::time::Duration) -> io::Result<bool> {
-    let mut pfd = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-    // SAFETY: one valid pollfd.
-    let r = unsafe { libc::poll(&mut pfd, 1, ms) };
-    if r < 0 {
-        let e = io::Error::last_os_error();
-        if e.kind() == io::ErrorKind::Interrupted {
-            return Ok(false);
-        }
-        return Err(e);
-    }
-    Ok(r > 0)
+    poll_one(fd, libc::POLLIN, timeout)
 }
 
 /// Waits up to `timeout` for `fd` to take a write (or be in error, e.g. its reader gone).
 pub fn poll_writable(fd: BorrowedFd<'_>, timeout: std::time::Duration) -> io::Result<bool> {
+    poll_one(fd, libc::POLLOUT, timeout)
+}
+
+/// poll(2) of one descriptor; an interrupted wait counts as nothing ready.
+fn poll_one(fd: BorrowedFd<'_>, events: i16, timeout: std::time::Duration) -> io::Result<bool> {
     let mut pfd = libc::pollfd {
         fd: fd.as_raw_fd(),
-        events: libc::POLLOUT,
+        events,
         revents: 0,
     };
     let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
