@@ -488,3 +488,22 @@ pub fn run_ok(r: &Root, b: &Bundle, id: &str) -> String {
     o.ok();
     o.stdout
 }
+
+/// Builds the C program `src` into the static executable `out` with gcc (the tests' small
+/// helpers and attackers: busybox cannot make the syscalls they need). `flags` go before `-o`.
+pub fn build_static_c(src: &Path, out: &Path, flags: &[&str]) {
+    let o = Command::new("gcc")
+        .arg("-static")
+        .args(flags)
+        .arg("-o")
+        .arg(out)
+        .arg(src)
+        .output()
+        .expect("run gcc");
+    assert!(
+        o.status.success(),
+        "gcc {}: {}",
+        src.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

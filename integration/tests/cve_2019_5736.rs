@@ -123,17 +123,7 @@ fn wait_file(p: &Path, secs: u64) -> bool {
 fn build_attacker(dir: &Path) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/attacks/cve_2019_5736.c");
     let out = dir.join("attacker");
-    let o = Command::new("gcc")
-        .args(["-O2", "-static", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .output()
-        .expect("run gcc");
-    assert!(
-        o.status.success(),
-        "gcc: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    build_static_c(&src, &out, &["-O2"]);
     out
 }
 

@@ -114,17 +114,7 @@ const SIGSYS_EXIT: i32 = 159;
 fn build_sc(b: &Bundle) {
     let src = b.path().join("sc.c");
     std::fs::write(&src, SC_SOURCE).unwrap();
-    let out = Command::new("gcc")
-        .args(["-static", "-O1", "-pthread", "-o"])
-        .arg(b.rootfs().join("bin/sc"))
-        .arg(&src)
-        .output()
-        .expect("run gcc");
-    assert!(
-        out.status.success(),
-        "gcc: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    build_static_c(&src, &b.rootfs().join("bin/sc"), &["-O1", "-pthread"]);
 }
 
 /// A bundle running `args` with `sc` in /bin and `profile` as linux.seccomp (None: no filter).

@@ -8,7 +8,6 @@
 
 use rampart_integration::*;
 use serde_json::{json, Value};
-use std::process::Command;
 
 const PG_SOURCE: &str = r#"/* pg PID...: raw getpgid(PID) for each argument; prints "ret=R errno=E" per call. */
 #include <errno.h>
@@ -34,17 +33,7 @@ fn bundle(args: &[&str], profile: Value) -> Bundle {
     let mut b = Bundle::new(args);
     let src = b.path().join("pg.c");
     std::fs::write(&src, PG_SOURCE).unwrap();
-    let out = Command::new("gcc")
-        .args(["-static", "-O1", "-o"])
-        .arg(b.rootfs().join("bin/pg"))
-        .arg(&src)
-        .output()
-        .expect("run gcc");
-    assert!(
-        out.status.success(),
-        "gcc: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    build_static_c(&src, &b.rootfs().join("bin/pg"), &["-O1"]);
     b.edit(|c| c["linux"]["seccomp"] = profile);
     b
 }
