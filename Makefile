@@ -42,9 +42,10 @@ build-deps:
 
 # Host packages the examples and tests use (only what is missing is installed). python3-seccomp
 # is libseccomp for /usr/bin/python3: the seccomp differential test's oracle, never linked into rampart.
+# uidmap (newuidmap, newgidmap) maps id ranges for unprivileged callers (the rootless tests).
 deps:
 	@missing=""; \
-	for p in busybox-static runc python3-seccomp; do \
+	for p in busybox-static runc python3-seccomp uidmap; do \
 		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \

@@ -29,8 +29,12 @@ struct Cli {
     /// Print the version (runc: --version, -v).
     #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
     version: Option<bool>,
-    /// Root directory for container state (runc: --root).
-    #[arg(long, global = true, default_value = "/run/rampart")]
+    /// Root directory for container state (runc: --root). Default: /run/rampart for root,
+    /// $XDG_RUNTIME_DIR/rampart for anyone else.
+    #[arg(long = "root", global = true)]
+    root_flag: Option<PathBuf>,
+    /// The state root in use: --root or the default for the caller (filled in after parsing).
+    #[arg(skip)]
     root: PathBuf,
     /// Write logs to this file instead of stderr.
     #[arg(long, global = true)]
@@ -47,8 +51,10 @@ struct Cli {
     /// cgroup manager: cgroupfs, systemd or disabled.
     #[arg(long = "cgroup-manager", global = true, value_enum)]
     cgroup_manager: Option<CgroupManager>,
-    /// Rootless mode: --rootless=true|false|auto; bare `spec --rootless` writes a rootless config.
-    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    /// Rootless mode: --rootless=true|false|auto (auto: when not root, or root of a user
+    /// namespace). Rootless, a cgroup that cannot be made is skipped with a warning unless the
+    /// config sets limits. Bare `spec --rootless` writes a rootless config.
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = ["true", "false", "auto"])]
     rootless: Option<String>,
     /// Path to criu (accepted for compatibility; checkpointing is not supported).
     #[arg(long, global = true, hide = true)]
@@ -437,8 +443,33 @@ fn driver(cli: &Cli) -> Driver {
     }
 }
 
+/// runc's rule for --rootless=auto (and no flag): rootless when the caller is not root, or is
+/// root only inside a user namespace (its uid_map is not the whole identity map).
+fn rootless(cli: &Cli) -> bool {
+    match cli.rootless.as_deref() {
+        Some("true") => true,
+        Some("false") => false,
+        _ => rampart::userns::caller_is_unprivileged() || rampart::userns::in_user_namespace(),
+    }
+}
+
+/// The state root: --root, else /run/rampart for root and $XDG_RUNTIME_DIR/rampart for any other
+/// caller (runc: $XDG_RUNTIME_DIR/runc), who cannot write /run.
+fn state_root(cli: &Cli) -> PathBuf {
+    if let Some(r) = &cli.root_flag {
+        return r.clone();
+    }
+    if rampart::userns::caller_is_unprivileged() {
+        if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty()) {
+            return PathBuf::from(x).join("rampart");
+        }
+    }
+    PathBuf::from("/run/rampart")
+}
+
 fn create_options(cli: &Cli, a: &CreateArgs) -> CreateOptions {
     CreateOptions {
+        rootless: rootless(cli),
         root: cli.root.clone(),
         id: a.id.clone(),
         bundle: a.bundle.clone(),
@@ -657,7 +688,7 @@ fn main() -> ExitCode {
     if names_a_container_command() {
         let _ = rampart::sealed_binary::ensure();
     }
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
             // podman decides whether a runtime can checkpoint by the exit status of
@@ -671,6 +702,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    cli.root = state_root(&cli);
     // Before anything is opened (the log file too): descriptors 3..3+N go to the container, so
     // none of ours may land there. Only the commands that start a process pass any.
     let preserved = match &cli.command {

@@ -81,6 +81,13 @@ pub enum CgroupError {
     Populated { path: PathBuf, count: usize },
     #[error("removing the cgroup directory {path}: {err}")]
     RemoveDir { path: PathBuf, err: std::io::Error },
+    #[error("rootless: linux.resources sets {limits}, but the cgroup {path} cannot be made or joined by uid {uid} ({dir} is not writable): delegate a cgroup v2 subtree to this user (chown it, its cgroup.procs and cgroup.subtree_control) and point linux.cgroupsPath into it, or remove the limits")]
+    RootlessLimits {
+        limits: String,
+        path: PathBuf,
+        uid: u32,
+        dir: PathBuf,
+    },
 }
 
 /// How the CLI asked for cgroups to be handled.
@@ -119,6 +126,10 @@ pub struct Cgroup {
     /// v1: the cgroup's directory per controller libcgroups drives, from the cached mount table,
     /// so adding a task and the common resources need no manager.
     v1_dirs: Vec<(&'static str, PathBuf)>,
+    /// Made for a rootless caller: device rules are not set through the cgroup (that needs
+    /// CAP_SYS_ADMIN on v1 and CAP_BPF on v2; in a user namespace no device node can be made,
+    /// only the host's bound in with the host's permissions).
+    rootless: bool,
 }
 
 /// The v1 controllers libcgroups' manager drives, by their names in mountinfo.
@@ -167,6 +178,37 @@ pub fn resources_at_create(config: Option<&LinuxResources>) -> LinuxResources {
     devices.extend(r.devices().iter().flatten().cloned());
     r.set_devices(Some(devices));
     r
+}
+
+/// The limits `r` sets, by field name (device rules are not limits here): what a rootless
+/// container without a usable cgroup cannot be given.
+pub fn limits_set(r: Option<&LinuxResources>) -> Vec<&'static str> {
+    let Some(r) = r else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let fields: [(&'static str, bool); 8] = [
+        ("memory", r.memory().is_some()),
+        ("cpu", r.cpu().is_some()),
+        ("pids", r.pids().is_some()),
+        ("blockIO", r.block_io().is_some()),
+        (
+            "hugepageLimits",
+            r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()),
+        ),
+        ("network", r.network().is_some()),
+        ("rdma", r.rdma().as_ref().is_some_and(|m| !m.is_empty())),
+        (
+            "unified",
+            r.unified().as_ref().is_some_and(|m| !m.is_empty()),
+        ),
+    ];
+    for (name, set) in fields {
+        if set {
+            out.push(name);
+        }
+    }
+    out
 }
 
 /// Processes in `dir` and in every cgroup below it (0 when `dir` does not exist).
@@ -514,7 +556,13 @@ impl Cgroup {
             path,
             layout,
             v1_dirs,
+            rootless: false,
         })
+    }
+
+    /// Marks the cgroup as a rootless caller's (see the `rootless` field).
+    pub fn set_rootless(&mut self) {
+        self.rootless = true;
     }
 
     fn mgr(&self) -> Result<&AnyCgroupManager, CgroupError> {
@@ -644,6 +692,28 @@ impl Cgroup {
         Ok(())
     }
 
+    /// For a rootless caller: the first directory on the way to the cgroup, in any hierarchy,
+    /// that this process may not write (the nearest existing level when the cgroup is still to
+    /// be made, its cgroup.procs when it exists). None: the cgroup can be made and joined, as
+    /// far as permissions tell; the kernel's rule for moving a process between cgroups (write
+    /// access to the common ancestor's cgroup.procs) is checked by the move itself.
+    pub fn not_writable(&self) -> Option<PathBuf> {
+        for leaf in self.leaves() {
+            let target = if leaf.exists() {
+                leaf.join("cgroup.procs")
+            } else {
+                match leaf.ancestors().find(|p| p.exists()) {
+                    Some(p) => p.to_path_buf(),
+                    None => return Some(leaf),
+                }
+            };
+            if !crate::syscalls::may_write(&target) {
+                return Some(target);
+            }
+        }
+        None
+    }
+
     /// The directories `add` or `prepare_for_clone` are about to make: every level of the path
     /// missing now, in every hierarchy, parents first. Recorded in the state before any is made,
     /// so that `delete` removes these and nothing that existed before.
@@ -730,6 +800,9 @@ impl Cgroup {
             r.set_unified(Some(unified));
         }
         r.set_rdma(None);
+        if self.rootless {
+            r.set_devices(None);
+        }
         let disable_oom_killer = r
             .memory()
             .as_ref()
@@ -737,14 +810,22 @@ impl Cgroup {
             .unwrap_or(false);
         let common = self.layout == Layout::V1 && self.v1_apply_common(&r, disable_oom_killer)?;
         if !common {
-            self.mgr()?
-                .apply(&ControllerOpt {
-                    resources: &r,
-                    disable_oom_killer,
-                    oom_score_adj: None,
-                    freezer_state: None,
-                })
-                .map_err(|e| err(&self.path, "applying resources", e))?;
+            let applied = self.mgr()?.apply(&ControllerOpt {
+                resources: &r,
+                disable_oom_killer,
+                oom_score_adj: None,
+                freezer_state: None,
+            });
+            match applied {
+                Ok(()) => {}
+                // libcgroups' v2 manager always loads a device program, last but for the unified
+                // keys: rootless, where it cannot, the limits before it are in place and the
+                // unified keys are written here.
+                Err(libcgroups::common::AnyManagerError::V2(
+                    libcgroups::v2::manager::V2ManagerError::DevicesController(_),
+                )) if self.rootless => self.v2_unified(&r)?,
+                Err(e) => return Err(err(&self.path, "applying resources", e)),
+            }
         }
         if self.layout == Layout::V2 {
             self.v2_no_swap(&r)?;
@@ -755,6 +836,21 @@ impl Cgroup {
                 let f = dir.join("rdma.max");
                 std::fs::write(&f, &line).map_err(|err| CgroupError::Write { path: f, err })?;
             }
+        }
+        Ok(())
+    }
+
+    /// linux.resources.unified written key by key into the cgroup's directory.
+    fn v2_unified(&self, r: &LinuxResources) -> Result<(), CgroupError> {
+        for (key, value) in r.unified().iter().flatten() {
+            if key.contains('/') || key.starts_with('.') {
+                return Err(CgroupError::Write {
+                    path: v2_dir(&self.path).join(key),
+                    err: std::io::ErrorKind::InvalidInput.into(),
+                });
+            }
+            let f = v2_dir(&self.path).join(key);
+            std::fs::write(&f, value).map_err(|err| CgroupError::Write { path: f, err })?;
         }
         Ok(())
     }

@@ -79,6 +79,9 @@ pub struct CreateOptions {
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
     pub cgroup_driver: Driver,
+    /// runc's rootless mode (--rootless, or auto for a non-root caller): a cgroup the caller
+    /// cannot make or join is skipped with a warning, unless the config sets limits.
+    pub rootless: bool,
 }
 
 /// The init of a container just created by this process (it is our child until we exit).
@@ -137,6 +140,14 @@ fn create_in(
         Driver::Disabled => None,
         d => Some(Cgroup::open(&plan.cgroup_path, &o.id, d)?),
     };
+    let cgroup = match cgroup {
+        Some(cg) if o.rootless => rootless_cgroup(cg, plan)?,
+        cg => cg,
+    };
+    if plan.user_namespace() {
+        // Before anything is made: a mapping the caller cannot write is a config error.
+        userns::check_writable(&plan.uid_maps, &plan.gid_maps)?;
+    }
     if let Some(cg) = &cgroup {
         cg.check_unpopulated()?;
     }
@@ -234,7 +245,7 @@ fn create_in(
     dir.save(&state)?;
 
     if plan.user_namespace() {
-        userns::write_maps(init.pid, &plan.uid_maps, &plan.gid_maps)?;
+        userns::write_maps_as_caller(init.pid, &plan.uid_maps, &plan.gid_maps)?;
     }
     // libcgroups creates the directories when the first task is added, so resources come after
     // (an init cloned into its cgroup is there already).
@@ -268,6 +279,36 @@ fn create_in(
         pid: init.pid,
         master,
     })
+}
+
+/// The cgroup of a rootless container, or None with a warning when the caller may not make or
+/// join it (runc skips cgroups the same way); an error instead when the config sets limits
+/// that would then be silently missing.
+fn rootless_cgroup(mut cg: Cgroup, plan: &plan::Plan) -> Result<Option<Cgroup>, Error> {
+    cg.set_rootless();
+    if cg.systemd_owned() {
+        return Ok(Some(cg));
+    }
+    let Some(dir) = cg.not_writable() else {
+        return Ok(Some(cg));
+    };
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let limits = cgroups::limits_set(plan.resources.as_ref());
+    if !limits.is_empty() {
+        return Err(CgroupError::RootlessLimits {
+            limits: limits.join(", "),
+            path: cg.path.clone(),
+            uid,
+            dir,
+        }
+        .into());
+    }
+    logging::warn(&format!(
+        "rootless: no cgroup for this container: {} is not writable by uid {uid}; it runs in the caller's cgroup, without limits of its own",
+        dir.display()
+    ));
+    Ok(None)
 }
 
 fn all_namespaces(plan: &plan::Plan) -> Vec<(String, i32)> {
@@ -328,6 +369,22 @@ fn own_processes(st: &State) -> Vec<std::os::fd::OwnedFd> {
         }
     }
     let Some(path) = &st.cgroup_path else {
+        // No cgroup (rootless, none delegated): the processes of its own pid namespace.
+        for pid in pids_in_own_namespace(st) {
+            if pid == st.pid {
+                continue;
+            }
+            if let Ok(fd) = syscalls::pidfd_open(pid) {
+                // Checked after the pidfd is open, so a pid reused since the scan is refused.
+                if st
+                    .own_ns
+                    .as_ref()
+                    .is_some_and(|(_, d, i)| in_pid_namespace(pid, (*d, *i)))
+                {
+                    out.push(fd);
+                }
+            }
+        }
         return out;
     };
     let pid_ns = match &st.own_ns {
@@ -346,6 +403,21 @@ fn own_processes(st: &State) -> Vec<std::os::fd::OwnedFd> {
         }
     }
     out
+}
+
+/// Host pids of the processes in the container's own pid namespace or below it (with none of
+/// its own: empty), from /proc: what `ps` lists for a container without a cgroup.
+pub fn pids_in_own_namespace(st: &State) -> Vec<i32> {
+    let Some(("pid", dev, ino)) = st.own_ns.as_ref().map(|(k, d, i)| (k.as_str(), *d, *i)) else {
+        return Vec::new();
+    };
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| in_pid_namespace(*pid, (dev, ino)))
+        .collect()
 }
 
 /// Whether process `pid` is in the pid namespace `ns` (st_dev, st_ino) or in one below it,
@@ -528,7 +600,9 @@ pub fn kill(root: &Path, id: &str, sig: i32, all: bool, driver: Driver) -> Resul
     let dir = ContainerDir::open(root, id)?;
     let st = dir.load()?;
     let status = status_of(&dir, &st);
-    if all && st.cgroup_path.is_some() && driver != Driver::Disabled {
+    let findable = (st.cgroup_path.is_some() && driver != Driver::Disabled)
+        || (st.cgroup_path.is_none() && st.own_ns.is_some());
+    if all && findable {
         for fd in own_processes(&st) {
             let _ = syscalls::pidfd_send_signal(fd.as_fd(), sig);
         }

@@ -639,6 +639,10 @@ fn run_joiner(
             );
             syscalls::exit_now(1);
         }
+        if *k == Kind::User {
+            // Before the mount namespace (joined last): this /proc is still the host's.
+            crate::identity::learn_setgroups_policy();
+        }
     }
     // CLONE_PARENT: the process becomes the runtime's child, so the runtime can wait for it.
     match syscalls::clone_fork(libc::CLONE_PARENT as u64) {

@@ -8,6 +8,8 @@ use std::io;
 pub enum IdentityError {
     #[error("setgroups({groups:?}): {err}")]
     Setgroups { groups: Vec<u32>, err: io::Error },
+    #[error("process.user.additionalGids {groups:?} cannot be set: setgroups is denied in this user namespace (an unprivileged caller mapped only its own gid); map the groups through newgidmap and /etc/subgid")]
+    SetgroupsDenied { groups: Vec<u32> },
     #[error("setresgid({gid}): {err}")]
     Setgid { gid: u32, err: io::Error },
     #[error("setresuid({uid}): {err}")]
@@ -33,10 +35,31 @@ impl User {
     }
 }
 
-/// Switches to the user. `allow_setgroups` is false when setgroups is denied in the user
-/// namespace (rootless), where the groups simply stay as they are.
-pub fn switch(u: &User, allow_setgroups: bool) -> Result<(), IdentityError> {
-    if allow_setgroups {
+/// Set by [`learn_setgroups_policy`]: setgroups(2) is denied in our user namespace.
+static SETGROUPS_DENIED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Reads /proc/self/setgroups ("deny" after an unprivileged runtime wrote the gid_map itself).
+/// Called by the init and by exec's joiner once they are in the container's user namespace and
+/// before they enter its mount namespace, so the /proc read is still the host's and not one the
+/// container could have mounted over.
+pub fn learn_setgroups_policy() {
+    let denied = std::fs::read_to_string("/proc/self/setgroups")
+        .map(|t| t.trim() == "deny")
+        .unwrap_or(false);
+    SETGROUPS_DENIED.store(denied, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Switches to the user. Where setgroups is denied (see [`learn_setgroups_policy`]) the groups
+/// stay as they were: the caller's own, which the namespace cannot drop (that is why the kernel
+/// denies setgroups there); asking for additional groups then is an error.
+pub fn switch(u: &User) -> Result<(), IdentityError> {
+    if SETGROUPS_DENIED.load(std::sync::atomic::Ordering::Relaxed) {
+        if !u.additional_gids.is_empty() {
+            return Err(IdentityError::SetgroupsDenied {
+                groups: u.additional_gids.clone(),
+            });
+        }
+    } else {
         let gids: Vec<libc::gid_t> = u.additional_gids.clone();
         // SAFETY: the pointer and length describe the vector we own.
         let r = unsafe { libc::setgroups(gids.len(), gids.as_ptr()) };

@@ -127,6 +127,12 @@ pub fn run(plan: &Plan, ctx: &InitContext, sock: OwnedFd) -> ! {
         // The runtime went away before letting us go on: nothing to report to.
         syscalls::exit_now(1);
     };
+    // Cloned dumpable by an unprivileged runtime only so that it could write our maps (see
+    // `process::spawn_init`); they are written now.
+    if let Err(e) = syscalls::prctl(libc::PR_SET_DUMPABLE, 0) {
+        side.fail(&format!("prctl(PR_SET_DUMPABLE, 0): {e}"));
+        syscalls::exit_now(1);
+    }
     let (exe, seccomp_listener) = match setup(plan, ctx, host_pid) {
         Ok(done) => done,
         Err(e) => {
@@ -172,6 +178,8 @@ fn setup(
             err,
         })?;
     }
+    // Still on the host's /proc: the mount namespace is a copy of the host's until the rootfs.
+    identity::learn_setgroups_policy();
     namespaces::unshare(plan.namespaces.unshare_flags())?;
     for (k, path, fd) in other_joins {
         if *k == Kind::Pid {
@@ -191,7 +199,7 @@ fn setup(
                 .iter()
                 .map(|(clock, s, ns)| format!("{clock} {s} {ns}\n"))
                 .collect();
-            std::fs::write("/proc/self/timens_offsets", text).map_err(InitError::TimeOffsets)?;
+            write_time_offsets(&text, plan.namespaces.creates(Kind::User))?;
         }
     }
 
@@ -264,7 +272,7 @@ pub fn confine_keeping_listener(plan: &Plan) -> Result<(CString, Option<OwnedFd>
     let prctl =
         |what, opt, arg| syscalls::prctl(opt, arg).map_err(|err| InitError::Prctl { what, err });
     prctl("PR_SET_KEEPCAPS", libc::PR_SET_KEEPCAPS, 1)?;
-    identity::switch(&plan.process.user, true)?;
+    identity::switch(&plan.process.user)?;
     prctl("PR_SET_KEEPCAPS", libc::PR_SET_KEEPCAPS, 0)?;
     capabilities::apply(&plan.process.caps)?;
     if nnp {
@@ -273,6 +281,22 @@ pub fn confine_keeping_listener(plan: &Plan) -> Result<(CString, Option<OwnedFd>
         listener = listener.or(l);
     }
     Ok((exe, listener))
+}
+
+/// Writes /proc/self/timens_offsets (allowed until a process enters the new time namespace:
+/// only our children will). In a user namespace of our own, our /proc files belong to the host's
+/// root while we are not dumpable, which root inside cannot write; we are alone in that user
+/// namespace, so the flag is raised just for the write.
+fn write_time_offsets(text: &str, own_userns: bool) -> Result<(), InitError> {
+    let prctl = |v| syscalls::prctl(libc::PR_SET_DUMPABLE, v).map_err(InitError::TimeOffsets);
+    if own_userns {
+        prctl(1)?;
+    }
+    let written = std::fs::write("/proc/self/timens_offsets", text).map_err(InitError::TimeOffsets);
+    if own_userns {
+        prctl(0)?;
+    }
+    written
 }
 
 /// The state document hooks get on stdin.

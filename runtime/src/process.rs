@@ -21,6 +21,8 @@ pub enum ProcessError {
     Socketpair(io::Error),
     #[error("clone of the container init: {0}")]
     Clone(io::Error),
+    #[error("prctl(PR_SET_DUMPABLE) around the clone of the init: {0}")]
+    Dumpable(io::Error),
     #[error("joining the pid namespace before clone: {0}")]
     PidNamespace(io::Error),
     #[error("talking to the container init: {0}")]
@@ -67,6 +69,16 @@ pub fn spawn_init(
         None => None,
     };
     let flags = plan.namespaces.clone_flags() as u64;
+    // The init's /proc files belong to root while it is not dumpable (the runtime's state since
+    // main, against CVE-2019-5736), so an unprivileged runtime could not write its uid_map. Such
+    // a runtime clones it dumpable, makes itself non-dumpable again at once, and the init drops
+    // the flag as soon as its maps are written (at `go`), before anything of the container
+    // exists; runc's nsexec opens the same window.
+    let dumpable_init =
+        plan.namespaces.creates(Kind::User) && crate::userns::caller_is_unprivileged();
+    if dumpable_init {
+        syscalls::prctl(libc::PR_SET_DUMPABLE, 1).map_err(ProcessError::Dumpable)?;
+    }
     let (pid, in_cgroup) = match cgroup {
         Some(fd) => match syscalls::clone_into_cgroup(flags, fd) {
             Err(e)
@@ -89,6 +101,15 @@ pub fn spawn_init(
         }
         drop(parent);
         init::run(plan, ctx, child);
+    }
+    if dumpable_init {
+        if let Err(e) = syscalls::prctl(libc::PR_SET_DUMPABLE, 0) {
+            // Never go on dumpable: the caller kills what was cloned.
+            if let Ok(child_pid) = pid {
+                syscalls::kill_and_reap(child_pid);
+            }
+            return Err(ProcessError::Dumpable(e));
+        }
     }
     if let Some(own) = own_pid_ns {
         let _ = syscalls::setns(own.as_fd(), libc::CLONE_NEWPID);

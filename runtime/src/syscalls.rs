@@ -102,6 +102,16 @@ pub fn open(path: &Path, flags: i32, mode: u32) -> io::Result<OwnedFd> {
     owned(r as libc::c_long)
 }
 
+/// Whether this process, by its effective ids and capabilities, may write `path`
+/// (faccessat2 with AT_EACCESS; false on any error).
+pub fn may_write(path: &Path) -> bool {
+    let Ok(c) = cstr(path) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid C string for the duration of the call.
+    unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK, libc::AT_EACCESS) == 0 }
+}
+
 pub fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
     let mut st = std::mem::MaybeUninit::<libc::stat>::zeroed();
     // SAFETY: fstat fills the buffer we own; it is zero-initialised so it is valid either way.

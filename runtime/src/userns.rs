@@ -34,6 +34,25 @@ pub enum UsernsError {
     Helper(io::Error),
     #[error("opening the helper's user namespace {path}: {err}")]
     OpenNamespace { path: PathBuf, err: io::Error },
+    #[error("{field} maps more than the caller's own {what} {own}: an unprivileged caller needs {tool} (Debian's uidmap package) and ranges for it in {ranges}, and {tool} is not installed")]
+    NoHelper {
+        field: &'static str,
+        what: &'static str,
+        own: u32,
+        tool: &'static str,
+        ranges: &'static str,
+    },
+    #[error("running {tool}: {err}")]
+    HelperStart { tool: &'static str, err: io::Error },
+    #[error(
+        "{command} failed ({status}): {stderr}; the mapping needs ranges for this user in {ranges}"
+    )]
+    HelperFailed {
+        command: String,
+        status: String,
+        stderr: String,
+        ranges: &'static str,
+    },
 }
 
 /// Lines a uid_map or gid_map may hold (Linux 4.15 and later).
@@ -131,10 +150,140 @@ fn render(maps: &[IdMap]) -> String {
 /// Writes /proc/<pid>/uid_map and gid_map (one write each, as the kernel requires).
 pub fn write_maps(pid: i32, uids: &[IdMap], gids: &[IdMap]) -> Result<(), UsernsError> {
     for (file, maps) in [("uid_map", uids), ("gid_map", gids)] {
-        let path = PathBuf::from(format!("/proc/{pid}/{file}"));
-        std::fs::write(&path, render(maps)).map_err(|err| UsernsError::Write { path, err })?;
+        write_proc(pid, file, &render(maps))?;
     }
     Ok(())
+}
+
+fn write_proc(pid: i32, file: &str, text: &str) -> Result<(), UsernsError> {
+    let path = PathBuf::from(format!("/proc/{pid}/{file}"));
+    std::fs::write(&path, text).map_err(|err| UsernsError::Write { path, err })
+}
+
+/// True when the runtime runs without root's effective uid. Such a caller holds no CAP_SETUID
+/// over the host's ids: the kernel lets it write a child's maps only when they map its own
+/// single uid and gid (and setgroups is denied first); anything more goes through the setuid
+/// helpers newuidmap/newgidmap, which check /etc/subuid and /etc/subgid.
+pub fn caller_is_unprivileged() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() != 0 }
+}
+
+/// True inside a user namespace other than the initial one: uid_map is not the identity map of
+/// all 2^32-1 ids.
+pub fn in_user_namespace() -> bool {
+    match std::fs::read_to_string("/proc/self/uid_map") {
+        Ok(text) => {
+            let fields: Vec<&str> = text.split_whitespace().collect();
+            fields != ["0", "0", "4294967295"]
+        }
+        Err(_) => false,
+    }
+}
+
+/// How one of the maps gets written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Writer {
+    /// By the runtime itself: it is privileged, or the map is its own single id.
+    Direct,
+    /// Through newuidmap/newgidmap.
+    Helper,
+}
+
+fn writer_for(maps: &[IdMap], own: u32, unprivileged: bool) -> Writer {
+    let own_only = matches!(maps, [m] if m.size == 1 && m.host == own);
+    if !unprivileged || own_only {
+        Writer::Direct
+    } else {
+        Writer::Helper
+    }
+}
+
+/// The mapping helper `tool` (newuidmap or newgidmap) in PATH or the usual places.
+fn find_helper(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+}
+
+/// What [`write_maps_as_caller`] will need, checked before any process is made: an unprivileged
+/// caller whose maps go beyond its own ids must have the helpers installed.
+pub fn check_writable(uids: &[IdMap], gids: &[IdMap]) -> Result<(), UsernsError> {
+    let unprivileged = caller_is_unprivileged();
+    // SAFETY: geteuid/getegid cannot fail.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    for (field, what, maps, own, tool, ranges) in [
+        ("uidMappings", "uid", uids, uid, "newuidmap", "/etc/subuid"),
+        ("gidMappings", "gid", gids, gid, "newgidmap", "/etc/subgid"),
+    ] {
+        if writer_for(maps, own, unprivileged) == Writer::Helper && find_helper(tool).is_none() {
+            return Err(UsernsError::NoHelper {
+                field,
+                what,
+                own,
+                tool,
+                ranges,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Writes the init's maps with what the caller has: directly when privileged; otherwise its own
+/// single uid/gid directly (after "deny" in setgroups, which the kernel demands for an
+/// unprivileged gid_map, so nobody inside can drop a group the host used to deny access), and
+/// any other mapping through newuidmap/newgidmap.
+pub fn write_maps_as_caller(pid: i32, uids: &[IdMap], gids: &[IdMap]) -> Result<(), UsernsError> {
+    let unprivileged = caller_is_unprivileged();
+    if !unprivileged {
+        return write_maps(pid, uids, gids);
+    }
+    // SAFETY: geteuid/getegid cannot fail.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    match writer_for(uids, uid, true) {
+        Writer::Direct => write_proc(pid, "uid_map", &render(uids))?,
+        Writer::Helper => run_helper("newuidmap", pid, uids, "/etc/subuid")?,
+    }
+    match writer_for(gids, gid, true) {
+        Writer::Direct => {
+            write_proc(pid, "setgroups", "deny")?;
+            write_proc(pid, "gid_map", &render(gids))?;
+        }
+        Writer::Helper => run_helper("newgidmap", pid, gids, "/etc/subgid")?,
+    }
+    Ok(())
+}
+
+fn run_helper(
+    tool: &'static str,
+    pid: i32,
+    maps: &[IdMap],
+    ranges: &'static str,
+) -> Result<(), UsernsError> {
+    let exe = find_helper(tool).ok_or(UsernsError::HelperStart {
+        tool,
+        err: io::ErrorKind::NotFound.into(),
+    })?;
+    let mut args = vec![pid.to_string()];
+    for m in maps {
+        args.extend([m.container, m.host, m.size].map(|n| n.to_string()));
+    }
+    let out = std::process::Command::new(&exe)
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|err| UsernsError::HelperStart { tool, err })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(UsernsError::HelperFailed {
+        command: format!("{} {}", exe.display(), args.join(" ")),
+        status: out.status.to_string(),
+        stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ranges,
+    })
 }
 
 /// Maps a container uid to the host uid, for chown'ing things the runtime creates.

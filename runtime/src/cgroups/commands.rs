@@ -17,7 +17,7 @@ pub enum CommandError {
     State(#[from] StateError),
     #[error(transparent)]
     Cgroup(#[from] CgroupError),
-    #[error("container {id} has no cgroup (created with --cgroup-manager disabled)")]
+    #[error("container {id} has no cgroup (created with --cgroup-manager disabled, or rootless where no cgroup was delegated to the caller)")]
     NoCgroup { id: String },
     #[error("container {id} is {status}: {what} needs a {want} container")]
     WrongStatus {
@@ -95,7 +95,20 @@ pub fn resume(root: &Path, id: &str) -> Result<(), CommandError> {
 /// The host pids of every process in the container's cgroup. Read without the lock (`ps`
 /// only looks), so it answers while another command works on the container.
 pub fn pids(root: &Path, id: &str) -> Result<Vec<i32>, CommandError> {
-    let (_dir, _st, status, cg) = open_dir(ContainerDir::peek(root, id)?)?;
+    let dir = ContainerDir::peek(root, id)?;
+    let st = dir.load()?;
+    if st.cgroup_path.is_none() && st.own_ns.is_some() {
+        // No cgroup (a rootless container on a host that delegates none): its processes are
+        // those in its own pid namespace or below.
+        let status = status_of(&dir, &st);
+        if status == Status::Stopped {
+            return Err(wrong(id, status, "ps", "running"));
+        }
+        let mut v = crate::container::pids_in_own_namespace(&st);
+        v.sort_unstable();
+        return Ok(v);
+    }
+    let (_dir, _st, status, cg) = open_dir(dir)?;
     if status == Status::Stopped {
         return Err(wrong(id, status, "ps", "running"));
     }
