@@ -454,17 +454,27 @@ fn rootless(cli: &Cli) -> bool {
 }
 
 /// The state root: --root, else /run/rampart for root and $XDG_RUNTIME_DIR/rampart for any other
-/// caller (runc: $XDG_RUNTIME_DIR/runc), who cannot write /run.
-fn state_root(cli: &Cli) -> PathBuf {
+/// caller (runc: $XDG_RUNTIME_DIR/runc), who cannot write /run. Such a caller without
+/// XDG_RUNTIME_DIR gets /run/rampart and, should it fail there, the error says why.
+fn state_root(cli: &Cli) -> (PathBuf, Option<String>) {
     if let Some(r) = &cli.root_flag {
-        return r.clone();
+        return (r.clone(), None);
     }
-    if rampart::userns::caller_is_unprivileged() {
-        if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty()) {
-            return PathBuf::from(x).join("rampart");
+    let default = PathBuf::from("/run/rampart");
+    if !rampart::userns::caller_is_unprivileged() {
+        return (default, None);
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty()) {
+        Some(x) => (PathBuf::from(x).join("rampart"), None),
+        None => {
+            // SAFETY: geteuid cannot fail.
+            let uid = unsafe { libc::geteuid() };
+            let hint = format!(
+                "uid {uid} is not root and XDG_RUNTIME_DIR is not set, so the state root is /run/rampart, which is root's: set XDG_RUNTIME_DIR (state then goes to $XDG_RUNTIME_DIR/rampart) or pass --root"
+            );
+            (default, Some(hint))
         }
     }
-    PathBuf::from("/run/rampart")
 }
 
 fn create_options(cli: &Cli, a: &CreateArgs) -> CreateOptions {
@@ -702,7 +712,8 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    cli.root = state_root(&cli);
+    let (root, root_hint) = state_root(&cli);
+    cli.root = root;
     // Before anything is opened (the log file too): descriptors 3..3+N go to the container, so
     // none of ours may land there. Only the commands that start a process pass any.
     let preserved = match &cli.command {
@@ -740,6 +751,10 @@ fn main() -> ExitCode {
     }
     // Reported once logging is up, so an engine reading --log sees why.
     let result = reserved.map_err(|e| e.to_string()).and_then(|()| run(&cli));
+    let result = match (result, root_hint) {
+        (Err(msg), Some(hint)) if msg.contains("/run/rampart") => Err(format!("{msg} ({hint})")),
+        (r, _) => r,
+    };
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(msg) => {

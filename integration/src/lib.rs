@@ -507,3 +507,134 @@ pub fn build_static_c(src: &Path, out: &Path, flags: &[&str]) {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// The unprivileged host user the rootless tests run rampart as: `nobody`, present on every
+/// Debian system, so no test adds a user to the host.
+pub const ROOTLESS_UID: u32 = 65534;
+
+/// An unprivileged caller's session: a home and an `XDG_RUNTIME_DIR` (0700) of its own, both
+/// under a temporary directory owned by [`ROOTLESS_UID`]. Commands run as that uid and gid with
+/// no supplementary groups. On drop every container left in the user's default state root
+/// ($XDG_RUNTIME_DIR/rampart) is force-deleted, first as the user, then as root.
+pub struct UserSession {
+    pub dir: TempDir,
+    pub xdg: PathBuf,
+}
+
+impl Default for UserSession {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// chown -R to the rootless test user.
+pub fn chown_to_user(p: &Path) {
+    let ok = Command::new("chown")
+        .arg("-R")
+        .arg(format!("{ROOTLESS_UID}:{ROOTLESS_UID}"))
+        .arg(p)
+        .status()
+        .expect("run chown");
+    assert!(ok.success(), "chown -R {}", p.display());
+}
+
+impl UserSession {
+    pub fn new() -> UserSession {
+        let dir = TempDir::new("user");
+        let xdg = dir.path().join("xdg");
+        fs::create_dir(&xdg).unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(&xdg, fs::Permissions::from_mode(0o700)).unwrap();
+        chown_to_user(dir.path());
+        UserSession { dir, xdg }
+    }
+
+    /// The state root rampart uses by default for this user.
+    pub fn root(&self) -> PathBuf {
+        self.xdg.join("rampart")
+    }
+
+    /// `program args...` as the user, with its XDG_RUNTIME_DIR and HOME (no --root given).
+    pub fn command<S: AsRef<OsStr>>(&self, program: &Path, args: &[S]) -> Command {
+        use std::os::unix::process::CommandExt;
+        let mut c = Command::new(program);
+        c.args(args)
+            .uid(ROOTLESS_UID)
+            .gid(ROOTLESS_UID)
+            .env("XDG_RUNTIME_DIR", &self.xdg)
+            .env("HOME", self.dir.path())
+            .env_remove("RAMPART_SEALED_BINARY")
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// `rampart args...` as the user.
+    pub fn cmd<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
+        self.command(&rampart_bin(), args)
+    }
+
+    /// Runs `rampart args...` as the user (60 s guard).
+    pub fn rampart<S: AsRef<OsStr>>(&self, args: &[S]) -> Out {
+        run_with_timeout(self.cmd(args), Duration::from_secs(60))
+    }
+
+    /// A bundle whose config.json is the one the user's `rampart spec --rootless` writes, with
+    /// `args` as the process. The rootfs stays root's (readable by all), as an image would be.
+    pub fn bundle(&self, args: &[&str]) -> Bundle {
+        let mut b = Bundle::new(args);
+        let config = b.path().join("config.json");
+        fs::remove_file(&config).unwrap();
+        let ok = Command::new("chown")
+            .arg(format!("{ROOTLESS_UID}:{ROOTLESS_UID}"))
+            .arg(b.path())
+            .status()
+            .expect("run chown");
+        assert!(ok.success());
+        self.rampart(&[
+            OsStr::new("spec"),
+            OsStr::new("--rootless"),
+            OsStr::new("--bundle"),
+            b.path().as_os_str(),
+        ])
+        .ok();
+        b.config = read_json(&config);
+        b.config["process"]["args"] = args.iter().map(|s| Value::from(*s)).collect();
+        b.save();
+        b
+    }
+
+    /// Ids in the user's state root.
+    pub fn ids(&self) -> Vec<String> {
+        fs::read_dir(self.root())
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The parsed output of `state <id>`, asked as the user.
+    pub fn state(&self, id: &str) -> Value {
+        let o = self.rampart(&["state", id]);
+        o.ok();
+        serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("state json: {e}: {}", o.stdout))
+    }
+}
+
+impl Drop for UserSession {
+    fn drop(&mut self) {
+        for id in self.ids() {
+            let _ = self.rampart(&["delete", "--force", &id]);
+        }
+        for id in self.ids() {
+            let mut c = Command::new(rampart_bin());
+            c.arg("--root")
+                .arg(self.root())
+                .args(["delete", "--force", &id]);
+            c.stdin(Stdio::null());
+            let _ = run_with_timeout(c, Duration::from_secs(60));
+        }
+    }
+}

@@ -104,7 +104,10 @@ pub fn prepare(
         }
     }
 
-    let bind_devices = plan.user_namespace();
+    // mknod needs CAP_MKNOD in the initial user namespace: in a user namespace, new or joined,
+    // and for any caller who is not root, the host's nodes are bound in instead.
+    let bind_devices = plan.namespaces.has(crate::namespaces::Kind::User)
+        || crate::userns::caller_is_unprivileged();
     if plan.dev_tmpfs {
         for d in devices::defaults() {
             if !plan.devices.iter().any(|c| c.path == d.path) {
