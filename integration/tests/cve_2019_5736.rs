@@ -11,7 +11,8 @@
 //! binary through a symlink (/bin/sh -> /proc/self/exe), a `#!/proc/self/exe` script, or args
 //! naming /proc/self/exe; and both defenses: the read-only detached clone (what root gets) and
 //! the sealed memfd (what a caller without CAP_SYS_ADMIN gets; forced here with
-//! RAMPART_SEALED_BINARY=memfd).
+//! RAMPART_SEALED_BINARY=memfd), and the rootless case: the runtime run by an unprivileged user
+//! on a rootless config, with its copy owned by that user (rampart picks the memfd itself).
 //!
 //! The attacker is a small C program (tests/attacks/cve_2019_5736.c, built here with gcc) running
 //! as the attacker container's PID 1: it spins on /proc/<victim>/exe to win the moment between the
@@ -53,6 +54,11 @@ enum Form {
 enum Defense {
     ReadOnlyClone,
     SealedMemfd,
+    /// The runtime run by an unprivileged user (nobody) on a rootless config: no CAP_SYS_ADMIN
+    /// anywhere on the host, so rampart itself picks the sealed memfd. The host copy belongs to
+    /// that user, who may write it: the container's root is that user on the host, so without
+    /// the defense the kernel lets the attacker's write through.
+    Rootless,
 }
 
 /// The binary of the given build. The static one comes from `make static` (RAMPART_STATIC_BIN).
@@ -163,6 +169,12 @@ impl Attack {
         match self.defense {
             Defense::ReadOnlyClone => c.env_remove("RAMPART_SEALED_BINARY"),
             Defense::SealedMemfd => c.env("RAMPART_SEALED_BINARY", "memfd"),
+            Defense::Rootless => {
+                use std::os::unix::process::CommandExt;
+                c.env_remove("RAMPART_SEALED_BINARY")
+                    .uid(ROOTLESS_UID)
+                    .gid(ROOTLESS_UID)
+            }
         };
         c
     }
@@ -172,22 +184,37 @@ impl Attack {
             "{:?} build, {:?}, {:?} form, {:?}",
             self.build, self.entry, self.form, self.defense
         );
+        let rootless = matches!(self.defense, Defense::Rootless);
+        let user = rootless.then(UserSession::new);
         let r = Root::new();
         let tmp = TempDir::new("5736");
         let copy = tmp.path().join("rampart-host-copy");
         fs::copy(binary(self.build), &copy).unwrap();
         fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).unwrap();
+        if rootless {
+            // The user's own state root and its own copy of the runtime (as in ~/bin).
+            chown_to_user(r.path());
+            chown_to_user(&copy);
+        }
         let before = fs::read(&copy).unwrap();
+        let bundle = |args: &[&str]| match &user {
+            Some(u) => u.bundle(args),
+            None => Bundle::new(args),
+        };
 
         // The attacker's container; for the exec entry its image is also the victim's.
-        let mut a = Bundle::new(&["/attacker"]);
+        let mut a = bundle(&["/attacker"]);
         fs::copy(build_attacker(tmp.path()), a.rootfs().join("attacker")).unwrap();
         let w = a.bind_dir("/w", false);
+        if rootless {
+            chown_to_user(&w);
+        }
         // The victim's image: the attacker's own for exec; for the init, a second container of
-        // the pod that joins the attacker's pid namespace.
+        // the pod that joins the attacker's pid namespace (and, rootless, its user namespace,
+        // which owns that pid namespace).
         let mut b = match self.entry {
             Entry::Exec => None,
-            Entry::Init => Some(Bundle::new(&["true"])),
+            Entry::Init => Some(bundle(&["true"])),
         };
         let image = b.as_ref().map(|b| b.rootfs()).unwrap_or_else(|| a.rootfs());
         if matches!(self.build, Build::Dynamic) {
@@ -210,9 +237,14 @@ impl Attack {
             b.edit(|c| {
                 c["process"]["args"] = json!(args);
                 for ns in c["linux"]["namespaces"].as_array_mut().unwrap() {
-                    if ns["type"] == "pid" {
-                        ns["path"] = Value::from(format!("/proc/{apid}/ns/pid"));
+                    if ns["type"] == "pid" || ns["type"] == "user" {
+                        let t = if ns["type"] == "pid" { "pid" } else { "user" };
+                        ns["path"] = Value::from(format!("/proc/{apid}/ns/{t}"));
                     }
+                }
+                if let Some(linux) = c["linux"].as_object_mut() {
+                    linux.remove("uidMappings");
+                    linux.remove("gidMappings");
                 }
             });
         }
@@ -347,6 +379,26 @@ fn dynamic_build_init_sealed_memfd() {
 #[test]
 fn dynamic_build_exec_sealed_memfd() {
     matrix(Build::Dynamic, Entry::Exec, Defense::SealedMemfd);
+}
+
+#[test]
+fn static_build_init_rootless() {
+    matrix(Build::Static, Entry::Init, Defense::Rootless);
+}
+
+#[test]
+fn static_build_exec_rootless() {
+    matrix(Build::Static, Entry::Exec, Defense::Rootless);
+}
+
+#[test]
+fn dynamic_build_init_rootless() {
+    matrix(Build::Dynamic, Entry::Init, Defense::Rootless);
+}
+
+#[test]
+fn dynamic_build_exec_rootless() {
+    matrix(Build::Dynamic, Entry::Exec, Defense::Rootless);
 }
 
 /// A binary that sits on a read-only mount of the host (a read-only /usr) is not safe as it is:

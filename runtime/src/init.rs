@@ -172,6 +172,10 @@ fn setup(
     let (user_joins, other_joins): (Vec<_>, Vec<_>) =
         ctx.joins.iter().partition(|(k, _, _)| *k == Kind::User);
     for (k, path, fd) in user_joins {
+        if namespaces::is_current(fd.as_fd(), *k) {
+            // Entered already by the joiner that cloned us (see `process::spawn_through_joiner`).
+            continue;
+        }
         syscalls::setns(fd.as_fd(), k.flag()).map_err(|err| namespaces::NamespaceError::Setns {
             kind: k.name(),
             path: path.clone(),

@@ -249,6 +249,17 @@ pub fn is_runtimes_own(kind: Kind, path: &Path) -> bool {
     }
 }
 
+/// Whether the open namespace `fd` is the one this process is in already (compared with
+/// /proc/self/ns/<kind>, so only before the container's own /proc is mounted).
+pub fn is_current(fd: std::os::fd::BorrowedFd<'_>, kind: Kind) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let own = std::fs::metadata(format!("/proc/self/ns/{}", kind.proc_name()));
+    match (syscalls::fstat(fd), own) {
+        (Ok(theirs), Ok(own)) => (theirs.st_dev, theirs.st_ino) == (own.dev(), own.ino()),
+        _ => false,
+    }
+}
+
 /// setns into each opened namespace, in JOIN_ORDER. The pid namespace is skipped here: it is
 /// joined by the runtime before clone (setns of a pid namespace only affects children).
 pub fn join(fds: &[(Kind, PathBuf, OwnedFd)], skip_pid: bool) -> Result<(), NamespaceError> {

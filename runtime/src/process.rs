@@ -25,6 +25,8 @@ pub enum ProcessError {
     Dumpable(io::Error),
     #[error("joining the pid namespace before clone: {0}")]
     PidNamespace(io::Error),
+    #[error("{0}")]
+    Joiner(String),
     #[error("talking to the container init: {0}")]
     Sync(io::Error),
     #[error("container init exited before it was ready")]
@@ -59,6 +61,12 @@ pub fn spawn_init(
     // setns of a pid namespace changes only where our children go: join it just for the clone
     // and come back, so hooks the runtime runs later stay in the host's pid namespace.
     let pid_join = ctx.joins.iter().find(|(k, _, _)| *k == Kind::Pid);
+    let user_join = ctx.joins.iter().find(|(k, _, _)| *k == Kind::User);
+    if let (Some((_, _, pid_ns)), Some((_, _, user_ns))) = (pid_join, user_join) {
+        if crate::userns::caller_is_unprivileged() {
+            return spawn_through_joiner(plan, ctx, parent, child, user_ns, pid_ns);
+        }
+    }
     let own_pid_ns = match pid_join {
         Some((_, _, fd)) => {
             let own = syscalls::open(std::path::Path::new("/proc/self/ns/pid"), libc::O_RDONLY, 0)
@@ -121,6 +129,71 @@ pub fn spawn_init(
         in_cgroup,
         sock: parent,
     })
+}
+
+/// The init of a config that joins both a user and a pid namespace, made by an unprivileged
+/// runtime. Joining a pid namespace takes CAP_SYS_ADMIN in the caller's own user namespace as
+/// well as in the one owning it, so the runtime cannot do it in place as root does (and a joined
+/// user namespace cannot be left again). A short-lived joiner is forked instead: it enters the
+/// user namespace, then the pid namespace, and clones the init with CLONE_PARENT so that the
+/// init is still the runtime's child; it reports the pid (or why it failed) and exits. The init
+/// finds itself in the user namespace already and skips that join.
+fn spawn_through_joiner(
+    plan: &Plan,
+    ctx: &InitContext,
+    parent: OwnedFd,
+    child: OwnedFd,
+    user_ns: &OwnedFd,
+    pid_ns: &OwnedFd,
+) -> Result<InitHandle, ProcessError> {
+    let (ours, joiners) = syscalls::seqpacket_pair().map_err(ProcessError::Socketpair)?;
+    let flags = plan.namespaces.clone_flags() as u64;
+    let joiner = syscalls::clone_fork(0).map_err(ProcessError::Clone)?;
+    if joiner == 0 {
+        drop(ours);
+        let fail = |what: &str, e: io::Error| -> ! {
+            syscalls::send_error(joiners.as_fd(), &format!("{what}: {e}"));
+            syscalls::exit_now(1)
+        };
+        if let Err(e) = syscalls::setns(user_ns.as_fd(), libc::CLONE_NEWUSER) {
+            fail("joining the user namespace before the pid namespace", e);
+        }
+        if let Err(e) = syscalls::setns(pid_ns.as_fd(), libc::CLONE_NEWPID) {
+            fail("joining the pid namespace before clone", e);
+        }
+        match syscalls::clone_fork(flags | libc::CLONE_PARENT as u64) {
+            Ok(0) => {
+                drop(joiners);
+                drop(parent);
+                init::run(plan, ctx, child);
+            }
+            Ok(pid) => {
+                let mut m = vec![b'P'];
+                m.extend_from_slice(&pid.to_le_bytes());
+                let _ = syscalls::write_all_fd(joiners.as_fd(), &m);
+                syscalls::exit_now(0);
+            }
+            Err(e) => fail("clone of the container init", e),
+        }
+    }
+    drop(joiners);
+    drop(child);
+    let mut buf = vec![0u8; 8192];
+    let n = syscalls::read_fd(ours.as_fd(), &mut buf);
+    // SAFETY: the joiner is our own child, reaped once.
+    unsafe { libc::waitpid(joiner, std::ptr::null_mut(), 0) };
+    let n = n.map_err(ProcessError::Sync)?;
+    match buf[..n].split_first() {
+        Some((b'P', p)) if p.len() == 4 => Ok(InitHandle {
+            pid: i32::from_le_bytes([p[0], p[1], p[2], p[3]]),
+            in_cgroup: false,
+            sock: parent,
+        }),
+        Some((b'E', m)) => Err(ProcessError::Joiner(
+            String::from_utf8_lossy(m).into_owned(),
+        )),
+        _ => Err(ProcessError::InitDied),
+    }
 }
 
 impl InitHandle {
