@@ -446,3 +446,59 @@ fn a_rootless_state_root_without_xdg_runtime_dir_is_an_error_not_a_panic() {
     assert!(o.stderr.contains("XDG_RUNTIME_DIR"), "{o:#?}");
     assert!(!o.stderr.contains("panicked"), "{o:#?}");
 }
+
+#[test]
+fn a_second_container_joins_the_firsts_user_and_pid_namespaces() {
+    // A rootless pod: the second container shares the first's user and pid namespaces. The
+    // runtime cannot join a pid namespace itself without CAP_SYS_ADMIN on the host, so this
+    // goes through the joiner (process::spawn_through_joiner).
+    let u = UserSession::new();
+    let a = u.bundle(&["sleep", "300"]);
+    let ida = unique("rl-poda");
+    u.rampart(&["run", "-d", "--bundle", a.path().to_str().unwrap(), &ida])
+        .ok();
+    let apid = pid_of(&u, &ida);
+    let mut b = u.bundle(&["sleep", "301"]);
+    b.edit(|c| {
+        for ns in c["linux"]["namespaces"].as_array_mut().unwrap() {
+            let t = ns["type"].as_str().unwrap().to_string();
+            if t == "pid" || t == "user" {
+                ns["path"] = json!(format!("/proc/{apid}/ns/{t}"));
+            }
+        }
+        let linux = c["linux"].as_object_mut().unwrap();
+        linux.remove("uidMappings");
+        linux.remove("gidMappings");
+    });
+    let idb = unique("rl-podb");
+    u.rampart(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &idb])
+        .ok();
+    let bpid = pid_of(&u, &idb);
+    for t in ["pid", "user"] {
+        assert_eq!(
+            fs::read_link(format!("/proc/{apid}/ns/{t}")).unwrap(),
+            fs::read_link(format!("/proc/{bpid}/ns/{t}")).unwrap(),
+            "{t} namespace not shared"
+        );
+    }
+    assert_eq!(host_uids(bpid), (ROOTLESS_UID, ROOTLESS_UID));
+    // From the second container, the first's init is pid 1 of the shared namespace.
+    let o = u.rampart(&["exec", &idb, "cat", "/proc/1/cmdline"]);
+    o.ok();
+    assert_eq!(o.stdout, "sleep\0300\0", "{o:#?}");
+    // The second container's processes are its own: ps and kill --all leave the first alone.
+    let ps = u.rampart(&["ps", "--format", "json", &idb]);
+    ps.ok();
+    let pids: Vec<i64> = serde_json::from_str(&ps.stdout).unwrap();
+    assert_eq!(pids, [bpid], "{ps:#?}");
+    u.rampart(&["kill", "--all", &idb, "KILL"]).ok();
+    assert!(wait_pid_gone(bpid as i32, 10));
+    assert!(
+        pid_alive(apid as i32),
+        "kill --all of the second container reached the first"
+    );
+    u.rampart(&["delete", "--force", &idb]).ok();
+    u.rampart(&["delete", "--force", &ida]).ok();
+    assert!(wait_pid_gone(apid as i32, 10));
+    assert!(u.ids().is_empty());
+}

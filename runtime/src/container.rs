@@ -180,6 +180,7 @@ fn create_in(
         started: false,
         cgroup_made: made,
         own_ns: None,
+        pid_ns_made: plan.namespaces.creates(Kind::Pid),
     };
     // Written before the first change on the host (fifo, cgroup directories, the clone), with
     // what is about to be made: `delete -f` after this create is killed at any later point
@@ -405,11 +406,13 @@ fn own_processes(st: &State) -> Vec<std::os::fd::OwnedFd> {
     out
 }
 
-/// Host pids of the processes in the container's own pid namespace or below it (with none of
-/// its own: empty), from /proc: what `ps` lists for a container without a cgroup.
+/// Host pids of a container without a cgroup, from /proc: with a pid namespace it made, every
+/// process in it or below it; otherwise (a namespace joined from another container, whose
+/// processes are not this one's, or the host's) only the init, if it runs.
 pub fn pids_in_own_namespace(st: &State) -> Vec<i32> {
-    let Some(("pid", dev, ino)) = st.own_ns.as_ref().map(|(k, d, i)| (k.as_str(), *d, *i)) else {
-        return Vec::new();
+    let own = st.own_ns.as_ref().map(|(k, d, i)| (k.as_str(), *d, *i));
+    let (Some(("pid", dev, ino)), true) = (own, st.pid_ns_made) else {
+        return open_init(st).map(|_| vec![st.pid]).unwrap_or_default();
     };
     let Ok(rd) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -601,7 +604,7 @@ pub fn kill(root: &Path, id: &str, sig: i32, all: bool, driver: Driver) -> Resul
     let st = dir.load()?;
     let status = status_of(&dir, &st);
     let findable = (st.cgroup_path.is_some() && driver != Driver::Disabled)
-        || (st.cgroup_path.is_none() && st.own_ns.is_some());
+        || (st.cgroup_path.is_none() && st.pid_ns_made);
     if all && findable {
         for fd in own_processes(&st) {
             let _ = syscalls::pidfd_send_signal(fd.as_fd(), sig);

@@ -108,6 +108,10 @@ pub struct State {
     /// of its own, and every process of its cgroup is its.
     #[serde(default)]
     pub own_ns: Option<(String, u64, u64)>,
+    /// The init was cloned into a pid namespace of its own (not one joined from another
+    /// container): without a cgroup, every process in that namespace is the container's.
+    #[serde(default)]
+    pub pid_ns_made: bool,
 }
 
 impl State {

@@ -97,9 +97,10 @@ pub fn resume(root: &Path, id: &str) -> Result<(), CommandError> {
 pub fn pids(root: &Path, id: &str) -> Result<Vec<i32>, CommandError> {
     let dir = ContainerDir::peek(root, id)?;
     let st = dir.load()?;
-    if st.cgroup_path.is_none() && st.own_ns.is_some() {
-        // No cgroup (a rootless container on a host that delegates none): its processes are
-        // those in its own pid namespace or below.
+    if st.cgroup_path.is_none() {
+        // No cgroup (a rootless container on a host that delegates none, or the cgroupfs
+        // driver disabled): its processes are those in the pid namespace it made, or below;
+        // without one of its own, its init.
         let status = status_of(&dir, &st);
         if status == Status::Stopped {
             return Err(wrong(id, status, "ps", "running"));
