@@ -502,3 +502,27 @@ fn a_second_container_joins_the_firsts_user_and_pid_namespaces() {
     assert!(wait_pid_gone(apid as i32, 10));
     assert!(u.ids().is_empty());
 }
+
+#[test]
+fn rootless_false_makes_a_cgroup_that_cannot_be_made_an_error() {
+    // --rootless=false: the cgroup is required, as for root; auto (the default) skipped it in
+    // every test above.
+    let u = UserSession::new();
+    let b = u.bundle(&["true"]);
+    let id = unique("rl-false");
+    let o = u.rampart(&[
+        "--rootless=false",
+        "run",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &id,
+    ]);
+    o.fails();
+    assert!(o.stderr.contains("cgroup"), "{o:#?}");
+    assert!(o.stderr.contains("Permission denied"), "{o:#?}");
+    assert!(!o.stderr.contains("rootless: no cgroup"), "{o:#?}");
+    assert!(!u.root().join(&id).exists());
+    let o = u.rampart(&["--rootless=maybe", "list"]);
+    o.fails();
+    assert!(o.stderr.contains("maybe"), "{o:#?}");
+}

@@ -328,6 +328,20 @@ mod tests {
     }
 
     #[test]
+    fn only_the_callers_own_single_id_is_written_without_a_helper() {
+        assert_eq!(writer_for(&[m(0, 1000, 1)], 1000, true), Writer::Direct);
+        assert_eq!(writer_for(&[m(5, 1000, 1)], 1000, true), Writer::Direct);
+        assert_eq!(writer_for(&[m(0, 1001, 1)], 1000, true), Writer::Helper);
+        assert_eq!(writer_for(&[m(0, 1000, 2)], 1000, true), Writer::Helper);
+        assert_eq!(
+            writer_for(&[m(0, 1000, 1), m(1, 100000, 65536)], 1000, true),
+            Writer::Helper
+        );
+        // A privileged caller writes any map itself.
+        assert_eq!(writer_for(&[m(0, 100000, 65536)], 0, false), Writer::Direct);
+    }
+
+    #[test]
     fn overlapping_ranges_are_refused_on_either_side() {
         assert!(check_disjoint("uidMappings", &[m(0, 1000, 10), m(10, 2000, 5)]).is_ok());
         let err = check_disjoint("uidMappings", &[m(0, 1000, 10), m(9, 2000, 5)]).unwrap_err();
