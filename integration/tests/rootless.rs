@@ -526,3 +526,21 @@ fn rootless_false_makes_a_cgroup_that_cannot_be_made_an_error() {
     o.fails();
     assert!(o.stderr.contains("maybe"), "{o:#?}");
 }
+
+#[test]
+fn an_unmapped_user_is_named_in_the_error() {
+    let u = UserSession::new();
+    let b = u.bundle(&["sleep", "300"]);
+    let id = unique("rl-unmapped");
+    u.rampart(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
+        .ok();
+    // Only uid 0 is mapped (the user's own id).
+    let o = u.rampart(&["exec", "-u", "1000", &id, "id"]);
+    o.fails();
+    assert!(o.stderr.contains("uid 1000 is not mapped"), "{o:#?}");
+    assert!(o.stderr.contains("uidMappings"), "{o:#?}");
+    let o = u.rampart(&["exec", "-u", "0:1000", &id, "id"]);
+    o.fails();
+    assert!(o.stderr.contains("gid 1000 is not mapped"), "{o:#?}");
+    u.rampart(&["delete", "--force", &id]).ok();
+}

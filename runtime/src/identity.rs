@@ -10,6 +10,12 @@ pub enum IdentityError {
     Setgroups { groups: Vec<u32>, err: io::Error },
     #[error("process.user.additionalGids {groups:?} cannot be set: setgroups is denied in this user namespace (an unprivileged caller mapped only its own gid); map the groups through newgidmap and /etc/subgid")]
     SetgroupsDenied { groups: Vec<u32> },
+    #[error("process.user {what} {id} is not mapped in the container's user namespace: add it to linux.{field}")]
+    Unmapped {
+        what: &'static str,
+        id: u32,
+        field: &'static str,
+    },
     #[error("setresgid({gid}): {err}")]
     Setgid { gid: u32, err: io::Error },
     #[error("setresuid({uid}): {err}")]
@@ -72,17 +78,28 @@ pub fn switch(u: &User) -> Result<(), IdentityError> {
     }
     // SAFETY: plain syscalls with integer arguments.
     if unsafe { libc::setresgid(u.gid, u.gid, u.gid) } != 0 {
-        return Err(IdentityError::Setgid {
-            gid: u.gid,
-            err: io::Error::last_os_error(),
-        });
+        let err = io::Error::last_os_error();
+        // EINVAL: the id has no mapping in our user namespace.
+        if err.raw_os_error() == Some(libc::EINVAL) {
+            return Err(IdentityError::Unmapped {
+                what: "gid",
+                id: u.gid,
+                field: "gidMappings",
+            });
+        }
+        return Err(IdentityError::Setgid { gid: u.gid, err });
     }
     // SAFETY: as above.
     if unsafe { libc::setresuid(u.uid, u.uid, u.uid) } != 0 {
-        return Err(IdentityError::Setuid {
-            uid: u.uid,
-            err: io::Error::last_os_error(),
-        });
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::EINVAL) {
+            return Err(IdentityError::Unmapped {
+                what: "uid",
+                id: u.uid,
+                field: "uidMappings",
+            });
+        }
+        return Err(IdentityError::Setuid { uid: u.uid, err });
     }
     // SAFETY: umask cannot fail.
     unsafe { libc::umask(u.umask as libc::mode_t) };
