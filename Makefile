@@ -87,6 +87,7 @@ test: unit integration vm-test vendor-test
 BENCH_VM ?= 1
 bench: deps build static
 	bench/run.sh --rampart $(CURDIR)/$(STATIC)
+	bench/rootless.sh --rampart $(CURDIR)/$(STATIC)
 	@if [ "$(BENCH_VM)" = 1 ]; then bench/vm.sh --rampart $(CURDIR)/$(STATIC); fi
 
 clean:
