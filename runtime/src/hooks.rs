@@ -109,6 +109,47 @@ fn deadline_after(secs: i64) -> Option<Instant> {
     Instant::now().checked_add(Duration::from_secs(secs.max(0).unsigned_abs()))
 }
 
+/// Waits for `child` until `deadline`: its exit status, or None when the deadline came first.
+/// Through a pidfd where the kernel and the seccomp filter allow pidfd_open (Linux 5.3);
+/// otherwise (a startContainer hook under an older profile) by polling every 5 ms.
+fn wait_until(
+    child: &mut std::process::Child,
+    deadline: Instant,
+) -> io::Result<Option<std::process::ExitStatus>> {
+    let pidfd = match syscalls::pidfd_open(child.id() as i32) {
+        Ok(fd) => Some(fd),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS)) => None,
+        Err(e) => return Err(e),
+    };
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Some(pidfd) = &pidfd else {
+            if let Some(status) = child.try_wait()? {
+                return Ok(Some(status));
+            }
+            if left.is_zero() {
+                return Ok(None);
+            }
+            std::thread::sleep(left.min(std::time::Duration::from_millis(5)));
+            continue;
+        };
+        let mut pfd = libc::pollfd {
+            fd: std::os::fd::AsRawFd::as_raw_fd(&pidfd.as_fd()),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let r = unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32) };
+        if r > 0 {
+            return child.wait().map(Some);
+        }
+        if r < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        return Ok(None);
+    }
+}
+
 /// Runs the hooks in order; the first failure stops the list and is returned.
 pub fn run(stage: &'static str, hooks: &[Hook], state_json: &[u8]) -> Result<(), HookError> {
     for h in hooks {
@@ -132,6 +173,15 @@ fn run_one(stage: &'static str, h: &Hook, state_json: &[u8]) -> Result<(), HookE
         }
     }
     cmd.stdin(Stdio::piped());
+    // A startContainer hook is spawned under the container's seccomp filter. std spawns through
+    // posix_spawn, and glibc's posix_spawn uses clone3, which a profile older than it denies with
+    // EPERM (glibc falls back to clone only on ENOSYS). With a pre_exec closure std forks
+    // instead, through the plain clone every profile allows.
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: the closure does nothing, so it is async-signal-safe.
+        unsafe { cmd.pre_exec(|| Ok(())) };
+    }
     let spawn_err = |err| HookError::Spawn {
         stage,
         path: h.path.clone(),
@@ -157,25 +207,9 @@ fn run_one(stage: &'static str, h: &Hook, state_json: &[u8]) -> Result<(), HookE
     }
     let status = match timeout {
         None => child.wait().map_err(spawn_err)?,
-        Some((secs, deadline)) => {
-            let pidfd = syscalls::pidfd_open(child.id() as i32).map_err(spawn_err)?;
-            loop {
-                let left = deadline.saturating_duration_since(Instant::now());
-                let mut pfd = libc::pollfd {
-                    fd: std::os::fd::AsRawFd::as_raw_fd(&pidfd.as_fd()),
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd.
-                let r = unsafe {
-                    libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32)
-                };
-                if r > 0 {
-                    break child.wait().map_err(spawn_err)?;
-                }
-                if r < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
+        Some((secs, deadline)) => match wait_until(&mut child, deadline).map_err(spawn_err)? {
+            Some(status) => status,
+            None => {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(HookError::Timeout {
@@ -184,7 +218,7 @@ fn run_one(stage: &'static str, h: &Hook, state_json: &[u8]) -> Result<(), HookE
                     secs,
                 });
             }
-        }
+        },
     };
     if status.success() {
         return Ok(());

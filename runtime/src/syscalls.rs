@@ -565,7 +565,55 @@ pub fn cloexec_from(first: u32) -> io::Result<()> {
     const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
     // SAFETY: close_range only changes flags of our own descriptors.
     let r = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, CLOSE_RANGE_CLOEXEC) };
-    check(r).map(|_| ())
+    match check(r) {
+        Ok(_) => Ok(()),
+        // A seccomp profile older than close_range (Linux 5.9) denies it with EPERM, or a
+        // kernel without it says ENOSYS: mark them one by one instead, as runc does.
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EPERM | libc::ENOSYS | libc::EINVAL)
+            ) =>
+        {
+            cloexec_each_from(first)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `cloexec_from` with fcntl only: every descriptor /proc/self/fd lists, and every number up to
+/// the open-file limit as well, so a descriptor hidden from that listing (a /proc the container
+/// mounted over) is marked all the same. fcntl of a number that is not open fails with EBADF,
+/// which is ignored.
+fn cloexec_each_from(first: u32) -> io::Result<()> {
+    let mark = |fd: i32| {
+        // SAFETY: F_SETFD on a number in our own table; at worst EBADF.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    };
+    if let Ok(rd) = std::fs::read_dir("/proc/self/fd") {
+        let listed: Vec<i32> = rd
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .collect();
+        for fd in listed.into_iter().filter(|fd| *fd >= first as i32) {
+            mark(fd);
+        }
+    }
+    // Descriptors at or above the hard limit cannot exist (dup and open refuse them); the soft
+    // one can have been lowered after they were opened.
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit struct, which we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let end = lim.rlim_max.min(1 << 20) as i32;
+    for fd in first as i32..end {
+        mark(fd);
+    }
+    Ok(())
 }
 
 /// The soft RLIMIT_NOFILE: no descriptor at or above it can be open in this process.
