@@ -82,10 +82,22 @@ fn missing_rootfs() {
 }
 
 #[test]
-fn unknown_capability() {
-    let b =
-        bundle_with(|c| c["process"]["capabilities"]["bounding"] = json!(["CAP_KILL", "CAP_NOPE"]));
-    fails_with(&b, &unique("badcap"), &["CAP_NOPE"]);
+fn unknown_capability_is_left_out_with_a_warning() {
+    // runc's behaviour: a name it does not know is warned about and skipped, so a config that
+    // lists a newer kernel's capabilities still runs.
+    let b = bundle_with(|c| {
+        for set in ["bounding", "effective", "permitted"] {
+            c["process"]["capabilities"][set] = json!(["CAP_KILL", "CAP_NOPE"]);
+        }
+        c["process"]["args"] = json!(["grep", "CapBnd", "/proc/self/status"]);
+    });
+    let r = Root::new();
+    let o = r.run(&b, &unique("badcap"));
+    o.ok();
+    assert!(o.stderr.contains("CAP_NOPE"), "{o:#?}");
+    assert!(o.stderr.contains("left out"), "{o:#?}");
+    // CAP_KILL (bit 5) and nothing else.
+    assert!(o.stdout.contains("0000000000000020"), "{o:#?}");
 }
 
 #[test]
@@ -156,7 +168,7 @@ fn bad_ids_are_refused() {
 #[test]
 fn errors_go_to_the_json_log() {
     let r = Root::new();
-    let b = bundle_with(|c| c["process"]["capabilities"]["bounding"] = json!(["CAP_NOPE"]));
+    let b = bundle_with(|c| c["root"]["path"] = json!("no-such-rootfs"));
     let log = b.path().join("rampart.log");
     let id = unique("jsonlog");
     let o = r.rampart(&[
@@ -177,7 +189,10 @@ fn errors_go_to_the_json_log() {
         .unwrap_or_else(|| panic!("empty log; {o:#?}"));
     let v: Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("not JSON: {last}: {e}"));
     assert_eq!(v["level"], "error", "{last}");
-    assert!(v["msg"].as_str().unwrap().contains("CAP_NOPE"), "{last}");
+    assert!(
+        v["msg"].as_str().unwrap().contains("no-such-rootfs"),
+        "{last}"
+    );
     let time = v["time"].as_str().unwrap();
     // RFC 3339: 2026-11-27T03:25:24.431496546Z
     assert!(
@@ -211,4 +226,17 @@ fn errors_go_to_the_json_log() {
         "{text}"
     );
     assert_nothing_left(&r, &b, &id);
+}
+
+#[test]
+fn an_oci_version_that_is_not_a_version_is_refused() {
+    let b = bundle_with(|c| c["ociVersion"] = json!("invalid"));
+    fails_with(
+        &b,
+        &unique("badver"),
+        &["ociVersion \"invalid\" is not a version"],
+    );
+    let b = bundle_with(|c| c["ociVersion"] = json!("1.0.2-dev"));
+    let r = Root::new();
+    r.run(&b, &unique("devver")).ok();
 }

@@ -23,6 +23,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
+    #[error("ociVersion {value:?} is not a version: the runtime-spec wants SemVer (MAJOR.MINOR.PATCH, e.g. 1.2.0)")]
+    BadOciVersion { value: String },
+    #[error("ociVersion {value:?}: this runtime implements runtime-spec 1.x only")]
+    UnsupportedOciVersion { value: String },
     #[error("config has no process section")]
     NoProcess,
     #[error("config has no root section")]
@@ -228,6 +232,42 @@ impl Plan {
     }
 }
 
+/// ociVersion must be a SemVer 2.0 version (MAJOR.MINOR.PATCH, with an optional -pre-release and
+/// +build part), as the runtime-spec requires, and of major version 1, the only one there is.
+fn check_oci_version(v: &str) -> Result<(), PlanError> {
+    let bad = || PlanError::BadOciVersion {
+        value: v.to_string(),
+    };
+    let (core, build) = match v.split_once('+') {
+        Some((c, b)) => (c, Some(b)),
+        None => (v, None),
+    };
+    let (core, pre) = match core.split_once('-') {
+        Some((c, p)) => (c, Some(p)),
+        None => (core, None),
+    };
+    let numeric = |n: &str| {
+        !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && (n == "0" || !n.starts_with('0'))
+    };
+    let parts: Vec<&str> = core.split('.').collect();
+    if parts.len() != 3 || !parts.iter().all(|p| numeric(p)) {
+        return Err(bad());
+    }
+    let ident_ok = |s: &str| {
+        s.split('.')
+            .all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    };
+    if pre.is_some_and(|p| !ident_ok(p)) || build.is_some_and(|b| !ident_ok(b)) {
+        return Err(bad());
+    }
+    if parts[0] != "1" {
+        return Err(PlanError::UnsupportedOciVersion {
+            value: v.to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// Validates `spec` into a plan. `spec` was parsed from `config_bytes`, read from `config_path`
 /// (the bundle's config.json, or the copy saved in the state directory for exec); the fields
 /// oci-spec does not know (`process.landlock`) are taken from those same bytes. `bundle` is
@@ -240,6 +280,7 @@ pub fn build(
     id: &str,
     console_socket: bool,
 ) -> Result<Plan, PlanError> {
+    check_oci_version(spec.version())?;
     let process = spec.process().as_ref().ok_or(PlanError::NoProcess)?;
     let root = spec.root().as_ref().ok_or(PlanError::NoRoot)?;
     let linux = spec.linux().as_ref().ok_or(PlanError::NoLinux)?;
@@ -411,4 +452,30 @@ pub fn build(
         time_offsets,
         landlock,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn oci_version_must_be_semver_of_major_1() {
+        for ok in [
+            "1.0.0",
+            "1.2.0",
+            "1.0.2-dev",
+            "1.1.0-rc.1",
+            "1.3.0+abc.1",
+            "1.0.0-rc1+x",
+        ] {
+            assert!(super::check_oci_version(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "invalid", "", "1", "1.0", "1.0.0.0", "01.0.0", "1.0.x", "1.0.0-", "v1.0.0",
+        ] {
+            assert!(super::check_oci_version(bad).is_err(), "{bad}");
+        }
+        assert!(matches!(
+            super::check_oci_version("2.0.0"),
+            Err(super::PlanError::UnsupportedOciVersion { .. })
+        ));
+    }
 }

@@ -51,12 +51,54 @@ pub fn load_with_bytes(bundle: &Path) -> Result<(Spec, Vec<u8>), SpecError> {
 }
 
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Spec, SpecError> {
-    serde_json::from_slice(bytes).map_err(|e| SpecError::Parse {
+    let first = match serde_json::from_slice(bytes) {
+        Ok(spec) => return Ok(spec),
+        Err(e) => e,
+    };
+    // A capability name this build does not know (a newer kernel's, or a typo) is dropped with
+    // a warning, as runc does: leaving out a capability the kernel may not even have is
+    // harmless, while refusing the whole config breaks engines that list every name they know.
+    if let Some(spec) = without_unknown_capabilities(bytes) {
+        return Ok(spec);
+    }
+    Err(SpecError::Parse {
         path: path.to_path_buf(),
-        line: e.line(),
-        column: e.column(),
-        msg: strip_position(&e.to_string()),
+        line: first.line(),
+        column: first.column(),
+        msg: strip_position(&first.to_string()),
     })
+}
+
+/// The config parsed after removing from process.capabilities every name that is not a known
+/// capability (each removal logged). None when nothing was removed or it still does not parse.
+fn without_unknown_capabilities(bytes: &[u8]) -> Option<Spec> {
+    let mut v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let sets = v.pointer_mut("/process/capabilities")?.as_object_mut()?;
+    let mut dropped = Vec::new();
+    for (set, names) in sets.iter_mut() {
+        let Some(list) = names.as_array_mut() else {
+            continue;
+        };
+        list.retain(|n| {
+            let known = n
+                .as_str()
+                .is_some_and(|name| name.parse::<caps::Capability>().is_ok());
+            if !known {
+                dropped.push(format!("{set}: {n}"));
+            }
+            known
+        });
+    }
+    if dropped.is_empty() {
+        return None;
+    }
+    let spec = serde_json::from_value(v).ok()?;
+    for d in dropped {
+        crate::logging::warn(&format!(
+            "process.capabilities.{d} is not a capability this runtime knows; it is left out"
+        ));
+    }
+    Some(spec)
 }
 
 /// serde_json appends " at line L column C" to its messages; we print the position ourselves.
@@ -81,9 +123,25 @@ mod tests {
     }
 
     #[test]
-    fn unknown_capability_is_an_error() {
-        let cfg = br#"{"ociVersion":"1.0.2","process":{"user":{"uid":0,"gid":0},"cwd":"/","capabilities":{"bounding":["CAP_NOPE"]}}}"#;
-        let err = parse(Path::new("c.json"), cfg).unwrap_err().to_string();
-        assert!(err.contains("NOPE"), "{err}");
+    fn unknown_capability_is_left_out() {
+        let cfg = br#"{"ociVersion":"1.0.2","process":{"user":{"uid":0,"gid":0},"cwd":"/","capabilities":{"bounding":["CAP_NOPE","CAP_KILL"]}}}"#;
+        let spec = parse(Path::new("c.json"), cfg).unwrap();
+        let caps = spec
+            .process()
+            .as_ref()
+            .unwrap()
+            .capabilities()
+            .as_ref()
+            .unwrap();
+        let b: Vec<String> = caps
+            .bounding()
+            .iter()
+            .flatten()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(b, ["KILL"]);
+        // Any other error is still the parser's, with its position.
+        let bad = br#"{"ociVersion":"1.0.2","process":{"user":{"uid":"x"},"cwd":"/","capabilities":{"bounding":["CAP_NOPE"]}}}"#;
+        assert!(parse(Path::new("c.json"), bad).is_err());
     }
 }
