@@ -394,6 +394,32 @@ fn preserve_fds_and_listen_fds_reach_exec_and_run() {
     let o = run_with_timeout(with_fd3(c, &f), Duration::from_secs(60));
     o.ok();
     assert_eq!(o.stdout, "preserved-content\nno-fd-4\n", "{o:?}");
+    // --preserve-fds 3 with only fd 3 given: 4 and 5 do not exist in the container either (no
+    // placeholder of the runtime's gets through), for exec and for run.
+    let f = std::fs::File::open(&data).unwrap();
+    let c = r.cmd(&["exec", "--preserve-fds", "3", &id, "ls", "/proc/self/fd"]);
+    let o = run_with_timeout(with_fd3(c, &f), Duration::from_secs(60));
+    o.ok();
+    let fds: Vec<&str> = o.stdout.split_whitespace().collect();
+    assert_eq!(
+        fds,
+        ["0", "1", "2", "3", "4"],
+        "fd 4 is ls's own directory: {o:?}"
+    );
+    let b2 = Bundle::new(&["ls", "/proc/self/fd"]);
+    let f = std::fs::File::open(&data).unwrap();
+    let c = r.cmd(&[
+        "run",
+        "--preserve-fds",
+        "3",
+        "--bundle",
+        b2.path().to_str().unwrap(),
+        &unique("run-fds"),
+    ]);
+    let o = run_with_timeout(with_fd3(c, &f), Duration::from_secs(60));
+    o.ok();
+    let fds: Vec<&str> = o.stdout.split_whitespace().collect();
+    assert_eq!(fds, ["0", "1", "2", "3", "4"], "{o:?}");
     // Without --preserve-fds the descriptor does not get in.
     let f = std::fs::File::open(&data).unwrap();
     let c = r.cmd(&["exec", &id, "sh", "-c", "cat <&3 || echo closed"]);

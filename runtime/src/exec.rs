@@ -158,25 +158,39 @@ pub fn listen_fds_from_env() -> u32 {
 
 /// Makes sure descriptors 3..3+n are all open, so nothing the runtime opens later can land in the
 /// range that is passed on to the container. Holes (a caller that asked for more than it gave)
-/// are filled with /dev/null. Call before opening anything else (the log file included). A range
-/// reaching the open file limit is refused: no such descriptor can exist, and the arithmetic on
-/// descriptor numbers later must not wrap.
+/// are held by close-on-exec placeholders of /dev/null, recorded in [`preserved_holes`]: they
+/// keep the numbers taken while the runtime works and are gone at the workload's execve, so the
+/// container gets exactly the descriptors the caller gave, as with runc. Call before opening
+/// anything else (the log file included). A range reaching the open file limit is refused: no
+/// such descriptor can exist, and the arithmetic on descriptor numbers later must not wrap.
 pub fn reserve_fds(n: u32) -> Result<(), ExecError> {
     let limit = syscalls::open_file_limit().map_err(ExecError::FileLimit)?;
     if u64::from(n) + 3 > limit.min(i32::MAX as u64) {
         return Err(ExecError::TooManyFds { n, limit });
     }
+    let mut holes = Vec::new();
     for fd in 3..3 + n as RawFd {
         // SAFETY: F_GETFD only queries the descriptor's flags.
         if unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0 {
             continue;
         }
         if let Ok(null) = syscalls::open(Path::new("/dev/null"), libc::O_RDWR, 0) {
-            // SAFETY: dup2 onto a descriptor number that is not open; `null` is ours.
-            unsafe { libc::dup2(null.as_raw_fd(), fd) };
+            // SAFETY: dup3 onto a descriptor number that is not open; `null` is ours.
+            if unsafe { libc::dup3(null.as_raw_fd(), fd, libc::O_CLOEXEC) } == fd {
+                holes.push(fd);
+            }
         }
     }
+    let _ = HOLES.set(holes);
     Ok(())
+}
+
+/// The numbers in the --preserve-fds range that the caller did not give (see [`reserve_fds`]).
+static HOLES: std::sync::OnceLock<Vec<RawFd>> = std::sync::OnceLock::new();
+
+/// Placeholders in the preserved range: the workload's execve must not receive them.
+pub fn preserved_holes() -> &'static [RawFd] {
+    HOLES.get().map(|v| v.as_slice()).unwrap_or(&[])
 }
 
 /// Runs `exec`. Returns the exit code of the process for a foreground exec (128+N when killed

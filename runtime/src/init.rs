@@ -465,7 +465,12 @@ pub fn exec(
     // The runtime refused a count near the open file limit at its start (exec::reserve_fds);
     // saturating keeps a wrapped sum from marking stdio close-on-exec all the same.
     let end = preserve_fds.saturating_add(3);
+    let holes = crate::exec::preserved_holes();
     for fd in 3..end.min(i32::MAX as u32) {
+        if holes.contains(&(fd as i32)) {
+            // A number the caller did not give, held by a close-on-exec placeholder.
+            continue;
+        }
         // SAFETY: clearing FD_CLOEXEC on descriptors the caller asked us to pass on.
         unsafe { libc::fcntl(fd as i32, libc::F_SETFD, 0) };
     }
