@@ -240,3 +240,35 @@ fn a_hook_that_never_reads_its_stdin_still_times_out() {
     );
     assert_nothing_left(&r, &b, &id);
 }
+
+#[test]
+fn a_start_container_hook_without_env_gets_the_process_environment() {
+    // runc runs it with the container process's environment; one with env gets only its own.
+    let r = Root::new();
+    let mut b = Bundle::new(&["cat", "/tmp/hook-env"]);
+    b.script(
+        "/bin/env-hook",
+        "echo \"$1 MARK=${MARK:-unset} OWN=${OWN:-unset}\" >> /tmp/hook-env",
+    );
+    b.edit(|c| {
+        c["process"]["env"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("MARK=from-process"));
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}));
+        c["hooks"] = json!({"startContainer": [
+            {"path": "/bin/env-hook", "args": ["env-hook", "bare"]},
+            {"path": "/bin/env-hook", "args": ["env-hook", "own"], "env": ["OWN=yes", "PATH=/bin"]}
+        ]});
+    });
+    let id = unique("hook-env");
+    let o = r.run(&b, &id);
+    o.ok();
+    assert_eq!(
+        o.stdout, "bare MARK=from-process OWN=unset\nown MARK=unset OWN=yes\n",
+        "{o:#?}"
+    );
+}

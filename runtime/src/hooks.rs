@@ -152,13 +152,29 @@ fn wait_until(
 
 /// Runs the hooks in order; the first failure stops the list and is returned.
 pub fn run(stage: &'static str, hooks: &[Hook], state_json: &[u8]) -> Result<(), HookError> {
+    run_with_default_env(stage, hooks, state_json, &[])
+}
+
+/// [`run`], where a hook that sets no `env` gets `default_env` (startContainer hooks: the
+/// container process's environment, as runc gives them).
+pub fn run_with_default_env(
+    stage: &'static str,
+    hooks: &[Hook],
+    state_json: &[u8],
+    default_env: &[std::ffi::CString],
+) -> Result<(), HookError> {
     for h in hooks {
-        run_one(stage, h, state_json)?;
+        run_one(stage, h, state_json, default_env)?;
     }
     Ok(())
 }
 
-fn run_one(stage: &'static str, h: &Hook, state_json: &[u8]) -> Result<(), HookError> {
+fn run_one(
+    stage: &'static str,
+    h: &Hook,
+    state_json: &[u8],
+    default_env: &[std::ffi::CString],
+) -> Result<(), HookError> {
     let mut cmd = Command::new(&h.path);
     // args[0] is the hook's argv[0], as in execv.
     if let Some((first, rest)) = h.args.split_first() {
@@ -167,6 +183,14 @@ fn run_one(stage: &'static str, h: &Hook, state_json: &[u8]) -> Result<(), HookE
         cmd.args(rest);
     }
     cmd.env_clear();
+    if h.env.is_empty() {
+        for kv in default_env {
+            let kv = String::from_utf8_lossy(kv.as_bytes());
+            if let Some((k, v)) = kv.split_once('=') {
+                cmd.env(k, v);
+            }
+        }
+    }
     for kv in &h.env {
         if let Some((k, v)) = kv.split_once('=') {
             cmd.env(k, v);

@@ -400,7 +400,12 @@ fn wait_start_and_exec(
     lock_down(plan)?;
     if !plan.hooks.start_container.is_empty() {
         let state = hook_state(plan, ctx, host_pid, "created");
-        hooks::run("startContainer", &plan.hooks.start_container, &state)?;
+        hooks::run_with_default_env(
+            "startContainer",
+            &plan.hooks.start_container,
+            &state,
+            &plan.process.env,
+        )?;
     }
     exec_locked_down(plan, exe, ctx.preserve_fds)
 }
