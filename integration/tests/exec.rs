@@ -2,6 +2,7 @@
 //! capabilities, the --process JSON, detached exec with a pid file, the env/user/cwd flags,
 //! refusals, and --preserve-fds / LISTEN_FDS.
 use rampart_integration::*;
+use serde_json::json;
 use std::ffi::OsStr;
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
@@ -183,6 +184,66 @@ fn exec_gets_the_containers_confinement_and_no_inheritable_or_ambient_caps() {
     assert_eq!(status_field(&o.stdout, "CapEff"), "0000000020200420");
     assert_eq!(status_field(&o.stdout, "CapInh"), "0000000000000000");
     assert_eq!(status_field(&o.stdout, "CapAmb"), "0000000000000000");
+}
+
+#[test]
+fn exec_cap_with_an_empty_or_a_used_inheritable_set() {
+    let r = Root::new();
+    // An empty inheritable list: --cap goes to bounding/effective/permitted, not ambient (which
+    // could not be raised without it).
+    let mut b = sleeper();
+    b.edit(|c| c["process"]["capabilities"]["inheritable"] = json!([]));
+    let id = unique("exec-cap-inh0");
+    start_sleeper(&r, &b, &id);
+    let o = exec(
+        &r,
+        &id,
+        &["--cap", "CAP_NET_RAW", "cat", "/proc/self/status"],
+    );
+    o.ok();
+    assert_eq!(
+        status_field(&o.stdout, "CapEff"),
+        "0000000020002420",
+        "{o:?}"
+    );
+    assert_eq!(status_field(&o.stdout, "CapAmb"), "0000000000000000");
+    r.rampart(&["delete", "--force", &id]).ok();
+
+    // A config that uses ambient capabilities (a non-root workload keeping CAP_KILL): --cap's
+    // capability reaches a non-root exec'd process through ambient too.
+    let mut b = sleeper();
+    b.edit(|c| {
+        c["process"]["capabilities"]["inheritable"] = json!(["CAP_KILL"]);
+        c["process"]["capabilities"]["ambient"] = json!(["CAP_KILL"]);
+    });
+    let id = unique("exec-cap-amb");
+    start_sleeper(&r, &b, &id);
+    let o = exec(
+        &r,
+        &id,
+        &[
+            "-u",
+            "1000",
+            "--cap",
+            "CAP_NET_RAW",
+            "cat",
+            "/proc/self/status",
+        ],
+    );
+    o.ok();
+    // KILL (5) and NET_RAW (13).
+    assert_eq!(
+        status_field(&o.stdout, "CapAmb"),
+        "0000000000002020",
+        "{o:?}"
+    );
+    assert_eq!(
+        status_field(&o.stdout, "CapEff"),
+        "0000000000002020",
+        "{o:?}"
+    );
+    r.rampart(&["delete", "--force", &id]).ok();
+    assert_nothing_left(&r, &b, &id);
 }
 
 #[test]

@@ -488,8 +488,13 @@ fn flags_process(o: &ExecOptions, mut p: Value) -> Result<Value, ExecError> {
             .ok_or(ExecError::BaseProcess {
                 err: "not an object".into(),
             })?;
-        // Ambient needs inheritable; like runc, only raise ambient when the config has some.
-        let has_inheritable = caps.get("inheritable").is_some_and(|v| !v.is_null());
+        // Like runc, ambient only when the config uses inheritable capabilities at all. An empty
+        // list does not count: nothing could be raised into ambient then. A capability raised
+        // into ambient must be inheritable too, so it is added there as well.
+        let has_inheritable = caps
+            .get("inheritable")
+            .and_then(|v| v.as_array())
+            .is_some_and(|a| !a.is_empty());
         for name in &o.caps {
             capabilities::parse_name(name).map_err(|_| ExecError::BadCap { name: name.clone() })?;
             let up = name.to_uppercase();
@@ -500,7 +505,7 @@ fn flags_process(o: &ExecOptions, mut p: Value) -> Result<Value, ExecError> {
             };
             let mut sets = vec!["bounding", "effective", "permitted"];
             if has_inheritable {
-                sets.push("ambient");
+                sets.extend(["inheritable", "ambient"]);
             }
             for set in sets {
                 let entry = &mut caps[set];
