@@ -145,7 +145,8 @@ struct ExecArgs {
     /// Pass N extra descriptors (3..3+N) to the process.
     #[arg(long = "preserve-fds", default_value_t = 0)]
     preserve_fds: u32,
-    /// Run in a sub-cgroup (not supported: the process joins the container's cgroup).
+    /// Run in a sub-cgroup of the container's: PATH, or CONTROLLER[,CONTROLLER]:PATH on cgroup v1;
+    /// repeatable.
     #[arg(long)]
     cgroup: Vec<String>,
     /// Allow exec into a paused container.
@@ -275,6 +276,7 @@ fn exec_options(cli: &Cli, a: &ExecArgs) -> rampart::exec::ExecOptions {
         preserve_fds: a.preserve_fds,
         ignore_paused: a.ignore_paused,
         cgroup_driver: Some(driver(cli)),
+        sub_cgroups: a.cgroup.clone(),
     }
 }
 
@@ -499,15 +501,7 @@ fn run(cli: &Cli) -> Result<i32, String> {
             .map(|_| 0)
             .map_err(e),
         Command::Start { id } => container::start(&cli.root, id).map(|_| 0).map_err(e),
-        Command::Exec(a) => {
-            if !a.cgroup.is_empty() {
-                return Err(
-                    "exec --cgroup is not supported: the process joins the container's cgroup"
-                        .into(),
-                );
-            }
-            rampart::exec::exec(&exec_options(cli, a)).map_err(|e| e.to_string())
-        }
+        Command::Exec(a) => rampart::exec::exec(&exec_options(cli, a)).map_err(|e| e.to_string()),
         Command::Features => {
             let doc = rampart::features::document();
             out(&line(serde_json::to_string_pretty(&doc)))

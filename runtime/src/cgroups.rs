@@ -81,6 +81,10 @@ pub enum CgroupError {
     Populated { path: PathBuf, count: usize },
     #[error("removing the cgroup directory {path}: {err}")]
     RemoveDir { path: PathBuf, err: std::io::Error },
+    #[error("exec --cgroup {arg:?}: {why}")]
+    BadSubCgroup { arg: String, why: String },
+    #[error("exec --cgroup: the container's sub-cgroup {path} does not exist (create it first, as with runc)")]
+    NoSubCgroup { path: PathBuf },
     #[error("rootless: linux.resources sets {limits}, but the cgroup {path} cannot be made or joined by uid {uid} ({dir} is not writable): delegate a cgroup v2 subtree to this user (chown it, its cgroup.procs and cgroup.subtree_control) and point linux.cgroupsPath into it, or remove the limits")]
     RootlessLimits {
         limits: String,
@@ -178,6 +182,49 @@ pub fn resources_at_create(config: Option<&LinuxResources>) -> LinuxResources {
     devices.extend(r.devices().iter().flatten().cloned());
     r.set_devices(Some(devices));
     r
+}
+
+/// One `exec --cgroup` argument: `PATH` (every controller; the only form on cgroup v2) or
+/// `CONTROLLER[,CONTROLLER...]:PATH` (cgroup v1). PATH names a sub-cgroup of the container's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubCgroup {
+    pub controllers: Vec<String>,
+    pub path: PathBuf,
+}
+
+impl SubCgroup {
+    pub fn parse(arg: &str) -> Result<SubCgroup, CgroupError> {
+        let bad = |why: &str| CgroupError::BadSubCgroup {
+            arg: arg.to_string(),
+            why: why.to_string(),
+        };
+        let (controllers, path) = match arg.split_once(':') {
+            Some((c, p)) => (
+                c.split(',')
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                p,
+            ),
+            None => (Vec::new(), arg),
+        };
+        let path = relative(Path::new(path));
+        if path.as_os_str().is_empty() {
+            return Err(bad("names no sub-cgroup"));
+        }
+        if path
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_)))
+        {
+            return Err(bad(
+                "the path must stay below the container's cgroup (no '..')",
+            ));
+        }
+        Ok(SubCgroup {
+            controllers,
+            path: path.to_path_buf(),
+        })
+    }
 }
 
 /// The limits `r` sets, by field name (device rules are not limits here): what a rootless
@@ -558,6 +605,77 @@ impl Cgroup {
             v1_dirs,
             rootless: false,
         })
+    }
+
+    /// The directories an exec'd process goes into for `subs` (`exec --cgroup`), each checked to
+    /// exist: on v1 one per hierarchy a sub-cgroup is named for (the catch-all form names all),
+    /// on v2 the one sub-cgroup.
+    pub fn sub_dirs(&self, subs: &[SubCgroup]) -> Result<Vec<PathBuf>, CgroupError> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        let mut push = |d: PathBuf| -> Result<(), CgroupError> {
+            if !d.is_dir() {
+                return Err(CgroupError::NoSubCgroup { path: d });
+            }
+            if !out.contains(&d) {
+                out.push(d);
+            }
+            Ok(())
+        };
+        match self.layout {
+            Layout::V2 => {
+                if let Some(s) = subs.iter().find(|s| !s.controllers.is_empty()) {
+                    return Err(CgroupError::BadSubCgroup {
+                        arg: format!("{}:{}", s.controllers.join(","), s.path.display()),
+                        why: "cgroup v2 has one hierarchy: give the path alone".into(),
+                    });
+                }
+                if subs.len() > 1 {
+                    return Err(CgroupError::BadSubCgroup {
+                        arg: subs
+                            .iter()
+                            .map(|s| s.path.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        why: "cgroup v2 has one hierarchy: give one path".into(),
+                    });
+                }
+                if let Some(s) = subs.first() {
+                    push(v2_dir(&self.path).join(&s.path))?;
+                }
+            }
+            Layout::V1 => {
+                for s in subs {
+                    for c in &s.controllers {
+                        if !self.v1_dirs.iter().any(|(name, _)| name == c) {
+                            return Err(CgroupError::BadSubCgroup {
+                                arg: format!("{c}:{}", s.path.display()),
+                                why: format!("no {c} hierarchy holds the container"),
+                            });
+                        }
+                    }
+                }
+                for (controller, dir) in &self.v1_dirs {
+                    // A named controller wins over the catch-all form, as in runc.
+                    let named = subs
+                        .iter()
+                        .find(|s| s.controllers.iter().any(|c| c == controller));
+                    let any = subs.iter().find(|s| s.controllers.is_empty());
+                    if let Some(s) = named.or(any) {
+                        push(dir.join(&s.path))?;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Moves `pid` (already in the container's cgroup) into the directories of [`Self::sub_dirs`].
+    pub fn move_to(&self, pid: i32, dirs: &[PathBuf]) -> Result<(), CgroupError> {
+        let pid = pid.to_string();
+        for d in dirs {
+            write_existing(&d.join("cgroup.procs"), &[pid.as_str()])?;
+        }
+        Ok(())
     }
 
     /// Marks the cgroup as a rootless caller's (see the `rootless` field).

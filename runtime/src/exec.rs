@@ -72,6 +72,8 @@ pub enum ExecError {
     BadUser { value: String },
     #[error("--cap {name}: not a capability this runtime knows")]
     BadCap { name: String },
+    #[error("exec --cgroup: container {id} has no cgroup to hold sub-cgroups")]
+    NoCgroupForSub { id: String },
     #[error("--process-label {label:?}: SELinux is not supported by this runtime")]
     SelinuxLabel { label: String },
     #[error("process.terminal is true: a detached exec needs --console-socket")]
@@ -136,6 +138,8 @@ pub struct ExecOptions {
     pub preserve_fds: u32,
     pub ignore_paused: bool,
     pub cgroup_driver: Option<Driver>,
+    /// `exec --cgroup`: sub-cgroups of the container's cgroup for the process.
+    pub sub_cgroups: Vec<String>,
 }
 
 /// The socket-activation descriptors passed to the runtime (systemd's sd_listen_fds protocol):
@@ -208,6 +212,21 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
             label: label.to_string(),
         });
     }
+    // exec --cgroup: checked before any process exists.
+    let sub_dirs = if o.sub_cgroups.is_empty() {
+        Vec::new()
+    } else {
+        let subs = o
+            .sub_cgroups
+            .iter()
+            .map(|a| crate::cgroups::SubCgroup::parse(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let driver = o.cgroup_driver.unwrap_or(Driver::Cgroupfs);
+        match (&st.cgroup_path, driver != Driver::Disabled) {
+            (Some(path), true) => Cgroup::open(path, &o.id, Driver::Cgroupfs)?.sub_dirs(&subs)?,
+            _ => return Err(ExecError::NoCgroupForSub { id: o.id.clone() }),
+        }
+    };
 
     // The container's config as it was at create time; older state directories have no copy.
     let saved = dir.path.join("config.json");
@@ -308,7 +327,9 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
     let guard = KillGuard(Some(pid));
     let driver = o.cgroup_driver.unwrap_or(Driver::Cgroupfs);
     if let (Some(path), true) = (&st.cgroup_path, driver != Driver::Disabled) {
-        Cgroup::open(path, &o.id, Driver::Cgroupfs)?.add(pid)?;
+        let cg = Cgroup::open(path, &o.id, Driver::Cgroupfs)?;
+        cg.add(pid)?;
+        cg.move_to(pid, &sub_dirs)?;
     }
     if let Some(adj) = plan.process.oom_score_adj {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
