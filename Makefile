@@ -3,7 +3,7 @@
 #   make test      the whole suite: unit tests, integration tests through the real binary,
 #                  the nested-VM tests (cgroup v2, AppArmor) and the vendor engines
 #   make vm-test   only the nested-VM tests
-#   make vendor-test  only the engines (containerd, podman, docker) through rampart and runc, and their diff
+#   make vendor-test  only the engines (containerd, podman, docker, rootless podman) through rampart and runc, and their diff
 #   make bench     rampart vs runc on the host and vs runc and crun in the nested VM, as tables
 #   make install   install the binary to $(PREFIX)/bin
 

@@ -1,13 +1,13 @@
 #!/bin/bash
 # Run real container engines (containerd, podman, docker) against a runc-compatible runtime.
-#   vendor-tests/run.sh --runtime /usr/sbin/runc [--engines containerd,podman,docker]
+#   vendor-tests/run.sh --runtime /usr/sbin/runc [--engines containerd,podman,docker,podman-rootless]
 #                       [--out DIR] [--observe-only] [--verbose]
 # Prints PASS/FAIL/SKIP per scenario and ends with "vendor-tests: N passed, M failed".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 VT_RUNTIME=
-ENGINES=containerd,podman,docker
+ENGINES=containerd,podman,docker,podman-rootless
 VT_OUT=
 VT_OBSERVE_ONLY=
 VT_VERBOSE=
@@ -34,6 +34,8 @@ for e in ${ENGINES//,/ }; do
     [ -f "$HERE/engines/$e.sh" ] || die "unknown engine $e (have: $(ls "$HERE/engines" | sed 's/\.sh//' | tr '\n' ' '))"
     . "$HERE/engines/$e.sh"
 done
+# An engine's functions are named after it with '-' as '_' (podman-rootless: podman_rootless_setup).
+engine_fn() { echo "${1//-/_}"; }
 
 # One private dir per run; its name (VT_RUN_ID) also names the run's cgroups and namespaces.
 VT_RUN_ID=vt$$x$RANDOM
@@ -87,7 +89,7 @@ trap 'exit 130' INT TERM
 t_all=$(date +%s)
 t=$t_all
 pkgs="busybox-static util-linux"
-for e in ${ENGINES//,/ }; do pkgs="$pkgs $(${e}_packages)"; done
+for e in ${ENGINES//,/ }; do pkgs="$pkgs $($(engine_fn "$e")_packages)"; done
 ensure_packages $(echo $pkgs | tr ' ' '\n' | sort -u)
 echo "TIME install: $(( $(date +%s) - t ))s"
 
@@ -100,13 +102,13 @@ echo "runtime: $VT_RUNTIME ($(timeout 10 "$VT_RUNTIME" --version 2>/dev/null | h
 for e in ${ENGINES//,/ }; do
     echo "== $e"
     t=$(date +%s)
-    if ! ${e}_setup; then
+    if ! "$(engine_fn "$e")_setup"; then
         fail "$e/setup" "engine did not start (see output above)"
         run_cleanups
         continue
     fi
     ts=$(( $(date +%s) - t )); t=$(date +%s)
-    ${e}_scenarios
+    "$(engine_fn "$e")_scenarios"
     tr=$(( $(date +%s) - t )); t=$(date +%s)
     run_cleanups                     # the engine's teardown, registered by its setup
     echo "TIME $e: setup ${ts}s, scenarios ${tr}s, teardown $(( $(date +%s) - t ))s"

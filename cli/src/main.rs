@@ -30,7 +30,8 @@ struct Cli {
     #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
     version: Option<bool>,
     /// Root directory for container state (runc: --root). Default: /run/rampart for root,
-    /// $XDG_RUNTIME_DIR/rampart for anyone else.
+    /// $XDG_RUNTIME_DIR/rampart for anyone else (root of a user namespace included, unless
+    /// USER=root).
     #[arg(long = "root", global = true)]
     root_flag: Option<PathBuf>,
     /// The state root in use: --root or the default for the caller (filled in after parsing).
@@ -458,13 +459,28 @@ fn rootless(cli: &Cli) -> bool {
 /// The state root: --root, else /run/rampart for root and $XDG_RUNTIME_DIR/rampart for any other
 /// caller (runc: $XDG_RUNTIME_DIR/runc), who cannot write /run. Such a caller without
 /// XDG_RUNTIME_DIR gets /run/rampart and, should it fail there, the error says why.
+///
+/// Root of a user namespace counts as "any other caller" when XDG_RUNTIME_DIR is set and USER is
+/// not `root` (runc's `shouldHonorXDGRuntimeDir`): rootless podman runs the runtime as uid 0 of
+/// its user namespace, gives it no --root, and sets XDG_RUNTIME_DIR to the user's; /run/rampart
+/// belongs to the host's root there, so every create failed with "state root /run/rampart:
+/// Permission denied" (seen through vendor-tests' podman-rootless engine). USER=root keeps
+/// /run/rampart for a root whose environment merely carries an XDG_RUNTIME_DIR (e.g.
+/// /run/user/0), as runc keeps /run/runc.
 fn state_root(cli: &Cli) -> (PathBuf, Option<String>) {
     if let Some(r) = &cli.root_flag {
         return (r.clone(), None);
     }
     let default = PathBuf::from("/run/rampart");
     if !rampart::userns::caller_is_unprivileged() {
-        return (default, None);
+        let xdg = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty());
+        let user_is_root = std::env::var_os("USER").is_some_and(|u| u == "root");
+        return match xdg {
+            Some(x) if rampart::userns::in_user_namespace() && !user_is_root => {
+                (PathBuf::from(x).join("rampart"), None)
+            }
+            _ => (default, None),
+        };
     }
     match std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty()) {
         Some(x) => (PathBuf::from(x).join("rampart"), None),

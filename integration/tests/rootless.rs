@@ -544,3 +544,69 @@ fn an_unmapped_user_is_named_in_the_error() {
     assert!(o.stderr.contains("gid 1000 is not mapped"), "{o:#?}");
     u.rampart(&["delete", "--force", &id]).ok();
 }
+
+/// Rootless podman's shape (found through vendor-tests' podman-rootless engine): the runtime runs
+/// as uid 0 of a user namespace podman made, with XDG_RUNTIME_DIR and USER set to the user's, no
+/// --root, and a config that asks for no user namespace (the container shares podman's). State
+/// goes to $XDG_RUNTIME_DIR/rampart (runc: $XDG_RUNTIME_DIR/runc), not to root's /run/rampart,
+/// and /dev's nodes are bound from the host, since mknod fails there.
+#[test]
+fn root_of_a_user_namespace_with_no_user_namespace_in_the_config_as_rootless_podman_runs_it() {
+    let u = UserSession::new();
+    let mut b = u.bundle(&["sleep", "60"]);
+    b.edit(|c| {
+        let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "user");
+        c["linux"].as_object_mut().unwrap().remove("uidMappings");
+        c["linux"].as_object_mut().unwrap().remove("gidMappings");
+    });
+    let id = unique("rl-inuserns");
+    let rampart = rampart_bin();
+    // `rampart args...` as root of a user namespace: a new one (as podman's first command makes
+    // it) or, with `target`, the container's (as podman joins its pause process's).
+    let as_ns_root = |target: Option<i64>, args: &[&str]| {
+        let mut a: Vec<String> = match target {
+            None => vec!["unshare".into(), "--user".into(), "--map-root-user".into()],
+            Some(pid) => vec![
+                "nsenter".into(),
+                "--user".into(),
+                "--preserve-credentials".into(),
+                format!("--target={pid}"),
+            ],
+        };
+        a.push(rampart.to_str().unwrap().into());
+        a.extend(args.iter().map(|s| s.to_string()));
+        let mut c = u.command(Path::new(&a[0]), &a[1..]);
+        c.env("USER", "nobody");
+        run_with_timeout(c, Duration::from_secs(60))
+    };
+    as_ns_root(
+        None,
+        &["run", "-d", "--bundle", b.path().to_str().unwrap(), &id],
+    )
+    .ok();
+    let st = u.root().join(&id).join("state.json");
+    assert!(st.exists(), "no state at {}", st.display());
+    assert!(!Path::new("/run/rampart").join(&id).exists());
+    let pid = pid_of(&u, &id);
+    assert_eq!(host_uids(pid), (ROOTLESS_UID, ROOTLESS_UID));
+    let o = as_ns_root(
+        Some(pid),
+        &[
+            "exec",
+            &id,
+            "sh",
+            "-c",
+            "id -u; test -c /dev/null && echo hi > /dev/null && echo null-ok",
+        ],
+    );
+    o.ok();
+    assert_eq!(
+        o.stdout.lines().collect::<Vec<_>>(),
+        ["0", "null-ok"],
+        "{o:#?}"
+    );
+    as_ns_root(Some(pid), &["delete", "--force", &id]).ok();
+    assert!(wait_pid_gone(pid as i32, 10));
+    assert!(!u.root().join(&id).exists());
+}

@@ -667,6 +667,12 @@ fn run_joiner(
     console: Option<OwnedFd>,
     keep: u32,
 ) -> ! {
+    // The runtime's own user namespace first: a container that shares it (no user namespace in
+    // its config, e.g. started by a runtime that is itself root of an `unshare -r` namespace,
+    // whose setgroups is "deny") has no user namespace to join below, and without this the
+    // process failed at setgroups([]) with EPERM although `run` had worked (the init learns the
+    // policy whether or not it joins one).
+    crate::identity::learn_setgroups_policy();
     for (k, path, fd) in joins {
         if let Err(err) = syscalls::setns(fd.as_fd(), k.flag()) {
             syscalls::send_error(

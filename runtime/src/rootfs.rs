@@ -105,9 +105,14 @@ pub fn prepare(
     }
 
     // mknod needs CAP_MKNOD in the initial user namespace: in a user namespace, new or joined,
-    // and for any caller who is not root, the host's nodes are bound in instead.
+    // and for any caller who is not root, the host's nodes are bound in instead. That includes a
+    // runtime started inside a user namespace whose config asks for none (runc:
+    // `userns.RunningInUserNS()`): rootless podman runs the runtime as root of its own user
+    // namespace and the container shares it, so the config has no user namespace and the caller
+    // is uid 0, yet mknod fails with EPERM (seen through vendor-tests' podman-rootless engine).
     let bind_devices = plan.namespaces.has(crate::namespaces::Kind::User)
-        || crate::userns::caller_is_unprivileged();
+        || crate::userns::caller_is_unprivileged()
+        || crate::userns::in_user_namespace();
     if plan.dev_tmpfs {
         for d in devices::defaults() {
             if !plan.devices.iter().any(|c| c.path == d.path) {

@@ -230,18 +230,19 @@ echo "memory.limit: $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/nul
 # The long-running process of the lifecycle scenarios: exits 0 on SIGTERM, 42 on SIGUSR1.
 VT_LOOP_SCRIPT='trap "exit 0" TERM; trap "exit 42" USR1; while :; do sleep 0.2; done'
 
-# observe_check NAME FILE: PASS if the observation output looks complete and the container sees
-# its own memory limit (every engine runs the observation with 64 MiB): a runtime that mounts the
-# host's cgroup root instead of the container's cgroup would show the host's limit.
+# observe_check NAME FILE [MEMORY]: PASS if the observation output looks complete and the
+# container sees its own memory limit (every engine runs the observation with 64 MiB): a runtime
+# that mounts the host's cgroup root instead of the container's cgroup would show the host's limit.
+# MEMORY "" skips the limit: rootless podman on this v1 host has no cgroup to set one in.
 VT_OBSERVE_MEMORY=67108864
 observe_check() {
-    local name=$1 f=$2 absent="" k
+    local name=$1 f=$2 want=${3-$VT_OBSERVE_MEMORY} absent="" k
     for k in CapEff: NoNewPrivs: Seccomp: "id:" "hostname:" "mount: / " "memory.limit:"; do
         grep -q "^$k" "$f" || absent="$absent '$k'"
     done
     if [ -n "$absent" ]; then fail "$name" "missing$absent in $f"
-    elif ! grep -qx "memory.limit: $VT_OBSERVE_MEMORY" "$f"; then
-        fail "$name" "container sees $(grep '^memory.limit:' "$f"), want $VT_OBSERVE_MEMORY"
+    elif [ -n "$want" ] && ! grep -qx "memory.limit: $want" "$f"; then
+        fail "$name" "container sees $(grep '^memory.limit:' "$f"), want $want"
     else pass "$name"; fi
 }
 
