@@ -569,3 +569,84 @@ fn kernel_memory_fields_are_ignored_with_a_warning() {
     );
     assert_nothing_left(&r, &b, &id);
 }
+
+/// The host's view of a process's cgroup in the v1 hierarchy whose controllers include `c`.
+fn v1_cgroup_of(pid: i64, c: &str) -> String {
+    let text = read(Path::new(&format!("/proc/{pid}/cgroup")));
+    text.lines()
+        .find_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (_, ctrls, path) = (f.next()?, f.next()?, f.next()?);
+            ctrls.split(',').any(|x| x == c).then(|| path.to_string())
+        })
+        .unwrap_or_else(|| panic!("no {c} line in {text}"))
+}
+
+#[test]
+fn exec_cgroup_puts_the_process_in_a_sub_cgroup() {
+    require_v1!();
+    let r = Root::new();
+    let b = Bundle::new(&["sleep", "300"]);
+    let id = unique("exec-subcg");
+    run_detached(&r, &b, &id);
+    let cg = r.state(&id)["pid"].as_i64().unwrap();
+    let base = v1_cgroup_of(cg, "memory");
+    let rel = base.trim_start_matches('/').to_string();
+    // Sub-cgroups made as an engine would: "all" in memory and pids, "mem-only" in memory.
+    let made: Vec<PathBuf> = vec![
+        v1("memory", &format!("{rel}/all")),
+        v1("pids", &format!("{rel}/all")),
+        v1("memory", &format!("{rel}/mem-only")),
+    ];
+    for d in &made {
+        fs::create_dir(d).unwrap();
+    }
+    let exec_d = |args: &[&str]| {
+        let pidfile = b.path().join(unique("pid"));
+        let mut a = vec!["exec", "-d", "--pid-file", pidfile.to_str().unwrap()];
+        a.extend_from_slice(args);
+        a.extend([id.as_str(), "sleep", "301"]);
+        let o = r.rampart(&a);
+        (o, pidfile)
+    };
+
+    // The catch-all form: every hierarchy the container has, so with "all" missing in the
+    // other hierarchies it fails before any process is made.
+    let (o, _) = exec_d(&["--cgroup", "all"]);
+    o.fails();
+    assert!(o.stderr.contains("does not exist"), "{o:#?}");
+    // Per controller.
+    let (o, pidfile) = exec_d(&["--cgroup", "memory:mem-only", "--cgroup", "pids:all"]);
+    o.ok();
+    let pid: i64 = read(&pidfile).parse().unwrap();
+    assert_eq!(v1_cgroup_of(pid, "memory"), format!("{base}/mem-only"));
+    assert_eq!(v1_cgroup_of(pid, "pids"), format!("{base}/all"));
+    assert_eq!(
+        v1_cgroup_of(pid, "devices"),
+        base,
+        "others stay in the container's"
+    );
+    // Bad forms.
+    for (arg, want) in [
+        ("../escape", "below the container"),
+        ("nosuch:x", "no nosuch"),
+    ] {
+        let (o, _) = exec_d(&["--cgroup", arg]);
+        o.fails();
+        assert!(o.stderr.contains(want), "{arg}: {o:#?}");
+    }
+    // The exec'd process is the container's: delete kills it, and removes the sub-cgroups
+    // below the container's with its own (runc does too).
+    delete(&r, &id);
+    assert!(wait_pid_gone(pid as i32, 10));
+    let left: Vec<&PathBuf> = made.iter().filter(|d| d.exists()).collect();
+    for d in made.iter().rev() {
+        let _ = fs::remove_dir(d);
+    }
+    // What a delete that failed here would leave of the container's own, removed by the test.
+    for leaf in cgroups_containing(&id) {
+        let _ = fs::remove_dir(leaf);
+    }
+    assert!(left.is_empty(), "sub-cgroups left by delete: {left:?}");
+    assert_nothing_left(&r, &b, &id);
+}

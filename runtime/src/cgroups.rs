@@ -304,6 +304,12 @@ pub fn remove_made(path: &Path, dirs: &[PathBuf]) -> Result<(), CgroupError> {
     let leaf = relative(path);
     for dir in dirs.iter().rev() {
         let is_leaf = dir.ends_with(leaf);
+        if is_leaf {
+            // Sub-cgroups of the container's (made by an engine, or for `exec --cgroup`) go
+            // first, deepest first, as runc removes them; one that still holds a process makes
+            // the leaf's rmdir fail below.
+            remove_children(dir);
+        }
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
             match std::fs::remove_dir(dir) {
@@ -323,6 +329,21 @@ pub fn remove_made(path: &Path, dirs: &[PathBuf]) -> Result<(), CgroupError> {
         }
     }
     Ok(())
+}
+
+/// Removes the (empty) cgroup directories below `dir`, deepest first; errors are left to the
+/// removal of `dir` itself to report.
+fn remove_children(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            let child = e.path();
+            remove_children(&child);
+            let _ = std::fs::remove_dir(&child);
+        }
+    }
 }
 
 /// One line of mountinfo, the fields used here.
