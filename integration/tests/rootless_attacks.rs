@@ -37,17 +37,24 @@ struct Victims {
 }
 
 impl Victims {
-    fn new(u: &UserSession) -> Victims {
-        let mut c = u.command(
-            Path::new("/usr/bin/unshare"),
-            &[
-                "-U",
-                "-r",
-                "sh",
-                "-c",
-                "while read x; do unshare -p -f sleep 1000 & echo $!; done; wait",
-            ],
-        );
+    /// Made as the rootless user when `u` is given, else as host root.
+    fn new(u: Option<&UserSession>) -> Victims {
+        let unshare = Path::new("/usr/bin/unshare");
+        let args = [
+            "-U",
+            "-r",
+            "sh",
+            "-c",
+            "while read x; do unshare -p -f sleep 1000 & echo $!; done; wait",
+        ];
+        let mut c = match u {
+            Some(u) => u.command(unshare, &args),
+            None => {
+                let mut c = std::process::Command::new(unshare);
+                c.args(args);
+                c
+            }
+        };
         c.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
@@ -103,6 +110,24 @@ impl Drop for Victims {
     }
 }
 
+/// Makes pid namespaces until one gets the inode number `recorded`; returns the host pid of the
+/// process in it. A freed namespace's number goes back after an RCU grace period, and every
+/// namespace made holds its number while its process lives, so the numbers march up to it.
+fn victim_in_namespace_numbered(victims: &mut Victims, recorded: u64) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (pid, ino) = victims.spawn();
+        if ino == recorded {
+            return pid;
+        }
+        assert!(
+            Instant::now() < deadline && victims.made.len() < 300,
+            "no namespace got the stopped container's old number {recorded} (last {ino}); cannot stage the attack here"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// The attack: container A (rootless, a pid namespace of its own, no cgroup) runs and exits; its
 /// init is reaped as an engine's shim reaps it, so A is `stopped` and its pid namespace is gone.
 /// Processes of the same user, outside any container, then make pid namespaces until one gets
@@ -114,7 +139,7 @@ fn delete_of_a_stopped_rootless_container_spares_a_namespace_that_reused_its_num
     let tools = TempDir::new("rl-attack-tools");
     let shim = reaper_shim(tools.path());
     let b = u.bundle(&["true"]);
-    let mut victims = Victims::new(&u);
+    let mut victims = Victims::new(Some(&u));
     let id = unique("rl-reuse");
     let bundle = b.path().to_str().unwrap().to_string();
     let rampart = rampart_bin();
@@ -136,20 +161,7 @@ fn delete_of_a_stopped_rootless_container_spares_a_namespace_that_reused_its_num
     );
     let recorded = st["own_ns"][2].as_u64().unwrap();
 
-    // The namespace is freed after an RCU grace period; keep making namespaces (each holds its
-    // number while its process lives) until A's number comes round again.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let victim = loop {
-        let (pid, ino) = victims.spawn();
-        if ino == recorded {
-            break pid;
-        }
-        assert!(
-            Instant::now() < deadline && victims.made.len() < 300,
-            "no namespace got A's old number {recorded} (last {ino}); cannot stage the attack here"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let victim = victim_in_namespace_numbered(&mut victims, recorded);
     eprintln!("victim {victim} is in a pid namespace with A's old number {recorded}");
 
     let o = u.rampart(&["kill", "--all", &id, "KILL"]);
@@ -166,5 +178,43 @@ fn delete_of_a_stopped_rootless_container_spares_a_namespace_that_reused_its_num
     assert!(
         !u.root().join(&id).exists(),
         "delete left the state: {o:#?}"
+    );
+}
+
+/// The same with host root and `--cgroup-manager disabled` (no cgroup either, new in the same
+/// change): the victim is any process on the host whose pid namespace reuses the number.
+#[test]
+fn delete_of_a_stopped_cgroupless_root_container_spares_a_namespace_that_reused_its_number() {
+    let tools = TempDir::new("rl-attack-tools");
+    let shim = reaper_shim(tools.path());
+    let r = Root::new();
+    let b = Bundle::new(&["true"]);
+    let mut victims = Victims::new(None);
+    let id = unique("root-reuse");
+    let rampart = rampart_bin();
+    let mut c = std::process::Command::new(&shim);
+    c.arg(&rampart)
+        .arg("--root")
+        .arg(r.path())
+        .args(["--cgroup-manager", "disabled", "run", "-d", "--bundle"])
+        .arg(b.path())
+        .arg(&id)
+        .stdin(Stdio::null());
+    run_with_timeout(c, Duration::from_secs(60)).ok();
+    let st = read_json(&r.path().join(&id).join("state.json"));
+    assert!(st["cgroup_path"].is_null(), "{st:#}");
+    assert_eq!(st["own_ns"][0], "pid", "{st:#}");
+    let recorded = st["own_ns"][2].as_u64().unwrap();
+    let victim = victim_in_namespace_numbered(&mut victims, recorded);
+    let o = r.rampart(&["--cgroup-manager", "disabled", "kill", "--all", &id, "KILL"]);
+    assert!(
+        !wait_pid_gone(victim, 1),
+        "kill --all killed a host process: {o:#?}"
+    );
+    let o = r.rampart(&["--cgroup-manager", "disabled", "delete", &id]);
+    o.ok();
+    assert!(
+        !wait_pid_gone(victim, 1),
+        "delete killed a host process: {o:#?}"
     );
 }
