@@ -173,6 +173,42 @@ fn block_device_of_the_host_stays_closed_without_device_rules() {
     assert_nothing_left(&r, &b, &id);
 }
 
+/// Host root passing `--rootless=true` (an operator's flag, or an engine configured for
+/// rootless) with a config that has no user namespace: the container holds CAP_MKNOD in the
+/// host's user namespace. main took the flag to mean "skip device rules" and left the device
+/// cgroup at the parent's `a *:* rwm`, so the container made a node of the host's disk and read
+/// it. The device cgroup must stay deny-all plus the standard list whatever the flag says.
+#[test]
+fn rootless_flag_from_host_root_keeps_the_device_cgroup() {
+    require_v1!();
+    let r = Root::new();
+    let script = device_script();
+    let mut b = Bundle::new(&["sh", "-c", &script]);
+    add_caps(&mut b, &["CAP_MKNOD"]);
+    for (what, resources) in [
+        ("rootless, no resources", None),
+        ("rootless, pids only", Some(json!({"pids": {"limit": 100}}))),
+    ] {
+        b.edit(|c| match &resources {
+            None => {
+                c["linux"].as_object_mut().unwrap().remove("resources");
+            }
+            Some(res) => c["linux"]["resources"] = res.clone(),
+        });
+        let id = unique("cgs-rootless");
+        let o = r.rampart(&[
+            OsStr::new("--rootless=true"),
+            OsStr::new("run"),
+            OsStr::new("--bundle"),
+            b.path().as_os_str(),
+            OsStr::new(&id),
+        ]);
+        o.ok();
+        check_device_output(what, &o);
+        assert_nothing_left(&r, &b, &id);
+    }
+}
+
 #[test]
 fn config_device_rules_come_on_top_of_deny_all_and_the_defaults() {
     require_v1!();

@@ -140,8 +140,14 @@ fn create_in(
         Driver::Disabled => None,
         d => Some(Cgroup::open(&plan.cgroup_path, &o.id, d)?),
     };
+    // The rootless relaxations (no device rules, a cgroup skipped) are for a caller who cannot
+    // make device nodes anyway. Host root given --rootless=true can (CAP_MKNOD in the initial
+    // user namespace, so does a container without a user namespace of its own): dropping the
+    // device cgroup for it let the container mknod and read the host's disk. As in runc, the
+    // device rules go only where the runtime itself runs unprivileged or in a user namespace.
+    let rootless = o.rootless && (userns::caller_is_unprivileged() || userns::in_user_namespace());
     let cgroup = match cgroup {
-        Some(cg) if o.rootless => rootless_cgroup(cg, plan)?,
+        Some(cg) if rootless => rootless_cgroup(cg, plan)?,
         cg => cg,
     };
     if plan.user_namespace() {
@@ -370,7 +376,12 @@ fn own_processes(st: &State) -> Vec<std::os::fd::OwnedFd> {
         }
     }
     let Some(path) = &st.cgroup_path else {
-        // No cgroup (rootless, none delegated): the processes of its own pid namespace.
+        // No cgroup (rootless, none delegated): the processes of its own pid namespace, found
+        // only while the init lives; its pidfd, first in `out`, keeps the namespace (and its
+        // inode number) from being freed until the signals are sent.
+        if out.is_empty() {
+            return out;
+        }
         for pid in pids_in_own_namespace(st) {
             if pid == st.pid {
                 continue;
@@ -409,10 +420,22 @@ fn own_processes(st: &State) -> Vec<std::os::fd::OwnedFd> {
 /// Host pids of a container without a cgroup, from /proc: with a pid namespace it made, every
 /// process in it or below it; otherwise (a namespace joined from another container, whose
 /// processes are not this one's, or the host's) only the init, if it runs.
+///
+/// Only while the init lives: the recorded (st_dev, st_ino) names the namespace only as long as
+/// it exists, and the kernel gives a freed namespace's inode number to the next namespace anyone
+/// makes (a stopped container's number matched other processes of the user, which `delete` and
+/// `kill --all` then killed). The init's pidfd holds its struct pid, which holds the namespace,
+/// so the number cannot change hands during the scan; the callers keep a pidfd of the init open
+/// for as long as they act on the pids. Without a live init there is nothing to find: when the
+/// init of a pid namespace dies the kernel kills every process in it and below it, and no new
+/// one can enter.
 pub fn pids_in_own_namespace(st: &State) -> Vec<i32> {
+    let Ok(_pinned) = open_init(st) else {
+        return Vec::new();
+    };
     let own = st.own_ns.as_ref().map(|(k, d, i)| (k.as_str(), *d, *i));
     let (Some(("pid", dev, ino)), true) = (own, st.pid_ns_made) else {
-        return open_init(st).map(|_| vec![st.pid]).unwrap_or_default();
+        return vec![st.pid];
     };
     let Ok(rd) = std::fs::read_dir("/proc") else {
         return Vec::new();
