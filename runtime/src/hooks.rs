@@ -302,6 +302,6 @@ mod tests {
             timeout: Some(i64::MAX),
             ..Hook::default()
         };
-        run_one("poststop", &h, b"{}").expect("a hook with the largest timeout runs");
+        run_one("poststop", &h, b"{}", &[]).expect("a hook with the largest timeout runs");
     }
 }
