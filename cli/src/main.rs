@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use rampart::cgroups::Driver;
 use rampart::container::{self, CreateOptions};
 use rampart::logging;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 // clap prints "rampart <VERSION>": the first line reads "rampart version X" like runc's, which is
@@ -473,7 +473,7 @@ fn state_root(cli: &Cli) -> (PathBuf, Option<String>) {
     }
     let default = PathBuf::from("/run/rampart");
     if !rampart::userns::caller_is_unprivileged() {
-        let xdg = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty());
+        let xdg = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| Path::new(x).is_absolute());
         let user_is_root = std::env::var_os("USER").is_some_and(|u| u == "root");
         return match xdg {
             Some(x) if rampart::userns::in_user_namespace() && !user_is_root => {
@@ -482,13 +482,13 @@ fn state_root(cli: &Cli) -> (PathBuf, Option<String>) {
             _ => (default, None),
         };
     }
-    match std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty()) {
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|x| Path::new(x).is_absolute()) {
         Some(x) => (PathBuf::from(x).join("rampart"), None),
         None => {
             // SAFETY: geteuid cannot fail.
             let uid = unsafe { libc::geteuid() };
             let hint = format!(
-                "uid {uid} is not root and XDG_RUNTIME_DIR is not set, so the state root is /run/rampart, which is root's: set XDG_RUNTIME_DIR (state then goes to $XDG_RUNTIME_DIR/rampart) or pass --root"
+                "uid {uid} is not root and XDG_RUNTIME_DIR is not set (or not an absolute path), so the state root is /run/rampart, which is root's: set XDG_RUNTIME_DIR (state then goes to $XDG_RUNTIME_DIR/rampart) or pass --root"
             );
             (default, Some(hint))
         }

@@ -438,13 +438,20 @@ fn time_namespace_offsets_inside_a_user_namespace_as_root() {
 fn a_rootless_state_root_without_xdg_runtime_dir_is_an_error_not_a_panic() {
     let u = UserSession::new();
     let b = u.bundle(&["true"]);
-    let mut c = u.cmd(&["run", "--bundle", b.path().to_str().unwrap(), "x"]);
-    c.env_remove("XDG_RUNTIME_DIR");
-    let o = run_with_timeout(c, Duration::from_secs(60));
-    o.fails();
-    assert!(o.stderr.contains("/run/rampart"), "{o:#?}");
-    assert!(o.stderr.contains("XDG_RUNTIME_DIR"), "{o:#?}");
-    assert!(!o.stderr.contains("panicked"), "{o:#?}");
+    // Unset, and relative (which would put the state wherever the command happens to run).
+    for xdg in [None, Some("relative/xdg")] {
+        let mut c = u.cmd(&["run", "--bundle", b.path().to_str().unwrap(), "x"]);
+        match xdg {
+            None => c.env_remove("XDG_RUNTIME_DIR"),
+            Some(x) => c.env("XDG_RUNTIME_DIR", x),
+        };
+        let o = run_with_timeout(c, Duration::from_secs(60));
+        o.fails();
+        assert!(o.stderr.contains("/run/rampart"), "{o:#?}");
+        assert!(o.stderr.contains("XDG_RUNTIME_DIR"), "{o:#?}");
+        assert!(!o.stderr.contains("panicked"), "{o:#?}");
+        assert!(!u.dir.path().join("relative").exists());
+    }
 }
 
 #[test]

@@ -28,6 +28,12 @@ pub enum UsernsError {
         a: (u64, u64),
         b: (u64, u64),
     },
+    #[error("{field} entry containerID {container} hostID {host} has size 0: it maps no id")]
+    EmptyRange {
+        field: &'static str,
+        container: u32,
+        host: u32,
+    },
     #[error("{field}: {count} entries; the kernel takes at most {MAX_ENTRIES}")]
     TooMany { field: &'static str, count: usize },
     #[error("starting a helper process in a new user namespace (clone CLONE_NEWUSER): {0}")]
@@ -78,6 +84,14 @@ pub fn plan(
                 host: m.host_id(),
                 size: m.size(),
             };
+            if map.size == 0 {
+                // The kernel refuses such a line when the map is written, after clone.
+                return Err(UsernsError::EmptyRange {
+                    field,
+                    container: map.container,
+                    host: map.host,
+                });
+            }
             let fits = |start: u32| start.checked_add(map.size).is_some();
             if !fits(map.container) || !fits(map.host) {
                 return Err(UsernsError::RangeOverflow {
@@ -310,6 +324,10 @@ mod tests {
         assert!(plan("uidMappings", &maps(0, u32::MAX - 1, 1)).is_ok());
         assert!(plan("uidMappings", &maps(0, u32::MAX, 1)).is_err());
         assert!(plan("gidMappings", &maps(u32::MAX - 1, 0, 2)).is_err());
+        assert!(matches!(
+            plan("uidMappings", &maps(0, 1000, 0)),
+            Err(UsernsError::EmptyRange { .. })
+        ));
         let m = [IdMap {
             container: 0,
             host: u32::MAX,
