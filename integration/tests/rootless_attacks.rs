@@ -14,6 +14,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+/// The two attacks stage namespace numbers, which the kernel hands out host-wide: run in
+/// parallel, each one's namespaces take the number the other is waiting for. One at a time.
+static STAGING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    STAGING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The shim stand-in (tests/attacks/reaper_shim.c), built once per test into `dir`.
 fn reaper_shim(dir: &Path) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/attacks/reaper_shim.c");
@@ -135,6 +143,7 @@ fn victim_in_namespace_numbered(victims: &mut Victims, recorded: u64) -> i32 {
 /// A's recorded namespace), nor may `kill --all A` signal it.
 #[test]
 fn delete_of_a_stopped_rootless_container_spares_a_namespace_that_reused_its_number() {
+    let _serial = one_at_a_time();
     let u = UserSession::new();
     let tools = TempDir::new("rl-attack-tools");
     let shim = reaper_shim(tools.path());
@@ -185,6 +194,7 @@ fn delete_of_a_stopped_rootless_container_spares_a_namespace_that_reused_its_num
 /// change): the victim is any process on the host whose pid namespace reuses the number.
 #[test]
 fn delete_of_a_stopped_cgroupless_root_container_spares_a_namespace_that_reused_its_number() {
+    let _serial = one_at_a_time();
     let tools = TempDir::new("rl-attack-tools");
     let shim = reaper_shim(tools.path());
     let r = Root::new();
