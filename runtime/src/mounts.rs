@@ -153,6 +153,10 @@ pub struct MountPlan {
     pub attr_set: u64,
     /// MOUNT_ATTR_* to clear (e.g. the atime mask when an atime mode is given).
     pub attr_clr: u64,
+    /// The recursive options (runtime-spec 1.1: rro, rnosuid, rnoatime, ...): MOUNT_ATTR_* set and
+    /// cleared with AT_RECURSIVE on the whole tree of this mount, after everything else.
+    pub rattr_set: u64,
+    pub rattr_clr: u64,
     /// Filesystem-specific options: ("size", Some("64k")), ("newinstance", None), ...
     pub data: Vec<(String, Option<String>)>,
     pub propagation: Option<Propagation>,
@@ -201,6 +205,8 @@ pub fn plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan, Mo
         bind: None,
         attr_set: 0,
         attr_clr: 0,
+        rattr_set: 0,
+        rattr_clr: 0,
         data: Vec::new(),
         propagation: None,
         tmpcopyup: false,
@@ -211,6 +217,11 @@ pub fn plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan, Mo
         p.bind = Some(BindKind::Bind);
     }
     for opt in m.options().iter().flatten() {
+        if let Some((set, clr)) = recursive_attr(opt) {
+            p.rattr_set = (p.rattr_set & !clr) | set;
+            p.rattr_clr = (p.rattr_clr & !set) | clr;
+            continue;
+        }
         let mut set = |a: u64| p.attr_set |= a;
         match opt.as_str() {
             "ro" => set(syscalls::MOUNT_ATTR_RDONLY),
@@ -257,7 +268,7 @@ pub fn plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan, Mo
             "tmpcopyup" if p.fstype == "tmpfs" => p.tmpcopyup = true,
             "idmap" => idmap_option = Some("idmap"),
             "ridmap" => idmap_option = Some("ridmap"),
-            "remount" | "rro" | "rrw" | "rnosuid" | "rnodev" | "rnoexec" | "tmpcopyup" => {
+            "remount" | "tmpcopyup" => {
                 return Err(MountError::UnsupportedOption {
                     destination,
                     option: opt.clone(),
@@ -285,6 +296,36 @@ pub fn plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan, Mo
         });
     }
     Ok(p)
+}
+
+/// A recursive mount option as (MOUNT_ATTR_* to set, to clear), or None for any other option.
+/// An atime mode clears the whole atime field first, as mount_setattr(2) requires.
+fn recursive_attr(opt: &str) -> Option<(u64, u64)> {
+    use syscalls::{
+        MOUNT_ATTR_ATIME as ATIME, MOUNT_ATTR_NOATIME, MOUNT_ATTR_NODEV, MOUNT_ATTR_NODIRATIME,
+        MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_NOSYMFOLLOW, MOUNT_ATTR_RDONLY,
+        MOUNT_ATTR_RELATIME, MOUNT_ATTR_STRICTATIME,
+    };
+    Some(match opt {
+        "rro" => (MOUNT_ATTR_RDONLY, 0),
+        "rrw" => (0, MOUNT_ATTR_RDONLY),
+        "rnosuid" => (MOUNT_ATTR_NOSUID, 0),
+        "rsuid" => (0, MOUNT_ATTR_NOSUID),
+        "rnodev" => (MOUNT_ATTR_NODEV, 0),
+        "rdev" => (0, MOUNT_ATTR_NODEV),
+        "rnoexec" => (MOUNT_ATTR_NOEXEC, 0),
+        "rexec" => (0, MOUNT_ATTR_NOEXEC),
+        "rnodiratime" => (MOUNT_ATTR_NODIRATIME, 0),
+        "rdiratime" => (0, MOUNT_ATTR_NODIRATIME),
+        "rnosymfollow" => (MOUNT_ATTR_NOSYMFOLLOW, 0),
+        "rsymfollow" => (0, MOUNT_ATTR_NOSYMFOLLOW),
+        "rnoatime" => (MOUNT_ATTR_NOATIME, ATIME),
+        "rstrictatime" => (MOUNT_ATTR_STRICTATIME, ATIME),
+        // Undoing noatime or strictatime leaves the kernel's default, relatime (as `atime`,
+        // `norelatime` and `nostrictatime` do for one mount).
+        "rrelatime" | "ratime" | "rnorelatime" | "rnostrictatime" => (MOUNT_ATTR_RELATIME, ATIME),
+        _ => return None,
+    })
 }
 
 /// The mount's idmapping, checked as the kernel will take it, or None when it asks for none.
@@ -616,6 +657,18 @@ pub fn mount_one(
             }
         }
     };
+    if m.rattr_set != 0 || m.rattr_clr != 0 {
+        let attr = MountAttr {
+            attr_set: m.rattr_set,
+            attr_clr: m.rattr_clr,
+            propagation: 0,
+            userns_fd: 0,
+        };
+        syscalls::mount_setattr(tree.as_fd(), true, &attr).map_err(|err| MountError::SetAttr {
+            destination: m.destination.clone(),
+            err,
+        })?;
+    }
     if let Some(p) = m.propagation {
         let attr = MountAttr {
             attr_set: 0,
