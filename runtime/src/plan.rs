@@ -27,6 +27,10 @@ pub enum PlanError {
     BadOciVersion { value: String },
     #[error("ociVersion {value:?}: this runtime implements runtime-spec 1.x only")]
     UnsupportedOciVersion { value: String },
+    #[error("{field} is not supported by this rampart yet: it is refused rather than ignored; remove it from the config")]
+    Unsupported { field: &'static str },
+    #[error("linux.intelRdt: this host has no resctrl filesystem mounted at /sys/fs/resctrl, so the cache and memory-bandwidth allocation cannot be applied")]
+    NoResctrl,
     #[error("config has no process section")]
     NoProcess,
     #[error("config has no root section")]
@@ -121,6 +125,16 @@ impl ProcessPlan {
         let args = p.args().clone().unwrap_or_default();
         if args.is_empty() {
             return Err(PlanError::NoArgs);
+        }
+        // Fields the runtime-spec defines that rampart cannot apply yet: refused, never ignored.
+        for (field, set) in [
+            ("process.ioPriority", p.io_priority().is_some()),
+            ("process.scheduler", p.scheduler().is_some()),
+            ("process.execCPUAffinity", p.exec_cpu_affinity().is_some()),
+        ] {
+            if set {
+                return Err(PlanError::Unsupported { field });
+            }
         }
         let args = args
             .into_iter()
@@ -298,6 +312,27 @@ pub fn build(
         return Err(PlanError::RootfsNotDir { path: rootfs });
     }
 
+    if linux.intel_rdt().is_some() {
+        // The runtime-spec: "if resctrl is not mounted, the runtime MUST generate an error".
+        if !Path::new("/sys/fs/resctrl/schemata").exists() {
+            return Err(PlanError::NoResctrl);
+        }
+        return Err(PlanError::Unsupported {
+            field: "linux.intelRdt",
+        });
+    }
+    for (field, set) in [
+        ("linux.personality", linux.personality().is_some()),
+        ("linux.memoryPolicy", linux.memory_policy().is_some()),
+        (
+            "linux.netDevices",
+            linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()),
+        ),
+    ] {
+        if set {
+            return Err(PlanError::Unsupported { field });
+        }
+    }
     let namespaces = namespaces::plan(linux.namespaces().as_deref().unwrap_or(&[]))?;
     let uid_maps = userns::plan(
         "uidMappings",
