@@ -258,10 +258,6 @@ fn spec_fields_rampart_cannot_apply_yet_are_refused_not_ignored() {
             Box::new(|c| c["process"]["execCPUAffinity"] = json!({"initial": "0"})),
         ),
         (
-            "linux.personality",
-            Box::new(|c| c["linux"]["personality"] = json!({"domain": "LINUX32"})),
-        ),
-        (
             "linux.memoryPolicy",
             Box::new(|c| c["linux"]["memoryPolicy"] = json!({"mode": "MPOL_BIND", "nodes": "0"})),
         ),
@@ -294,4 +290,46 @@ fn spec_fields_rampart_cannot_apply_yet_are_refused_not_ignored() {
     o.fails();
     assert!(o.stderr.contains("process.scheduler"), "{o:#?}");
     r.rampart(&["delete", "--force", &id]).ok();
+}
+
+#[test]
+fn linux_personality_applies_to_the_init_and_to_exec() {
+    let r = Root::new();
+    let b = bundle_with(|c| {
+        c["linux"]["personality"] = json!({"domain": "LINUX32"});
+        c["process"]["args"] = json!([
+            "sh",
+            "-c",
+            "cat /proc/self/personality; uname -m; sleep 300"
+        ]);
+    });
+    let id = unique("persona");
+    r.rampart(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
+        .ok();
+    // PER_LINUX32 is 0x0008; uname then reports a 32-bit machine.
+    let o = r.rampart(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "cat /proc/self/personality; uname -m",
+    ]);
+    o.ok();
+    assert_eq!(o.stdout, "00000008\ni686\n", "{o:#?}");
+    let init = r.state(&id)["pid"].as_i64().unwrap();
+    assert_eq!(
+        fs::read_to_string(format!("/proc/{init}/personality")).unwrap(),
+        "00000008\n"
+    );
+    r.rampart(&["delete", "--force", &id]).ok();
+    // LINUX is the default domain; flags are not defined by the spec and are refused.
+    let b = bundle_with(|c| {
+        c["linux"]["personality"] = json!({"domain": "LINUX"});
+        c["process"]["args"] = json!(["cat", "/proc/self/personality"]);
+    });
+    assert_eq!(run_ok(&r, &b, &unique("persona0")), "00000000\n");
+    let b = bundle_with(|c| {
+        c["linux"]["personality"] = json!({"domain": "LINUX", "flags": ["ADDR_NO_RANDOMIZE"]})
+    });
+    fails_with(&b, &unique("personaflags"), &["personality.flags"]);
 }

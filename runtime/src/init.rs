@@ -67,6 +67,11 @@ pub enum InitError {
     Namespace(#[from] namespaces::NamespaceError),
     #[error("writing time namespace offsets: {0}")]
     TimeOffsets(std::io::Error),
+    #[error("personality({value:#x}): {err}")]
+    Personality {
+        value: libc::c_ulong,
+        err: std::io::Error,
+    },
     #[error("sethostname: {0}")]
     Hostname(std::io::Error),
     #[error("setdomainname: {0}")]
@@ -256,6 +261,17 @@ pub fn confine(plan: &Plan) -> Result<CString, InitError> {
 /// was loaded here (it is loaded here unless no_new_privs is set and it has no NOTIFY rule; then
 /// [`exec_workload`] loads it right before execve).
 pub fn confine_keeping_listener(plan: &Plan) -> Result<(CString, Option<OwnedFd>), InitError> {
+    if let Some(persona) = plan.personality {
+        // Before any seccomp filter (profiles allow personality only for a few values) and
+        // kept across execve by the kernel.
+        // SAFETY: personality takes an integer and changes only this process's execution domain.
+        if unsafe { libc::personality(persona) } == -1 {
+            return Err(InitError::Personality {
+                value: persona,
+                err: std::io::Error::last_os_error(),
+            });
+        }
+    }
     rlimits::apply(&plan.process.rlimits)?;
     enter_cwd(&plan.process.cwd)?;
     let exe = find_executable(plan)?;

@@ -29,6 +29,8 @@ pub enum PlanError {
     UnsupportedOciVersion { value: String },
     #[error("{field} is not supported by this rampart yet: it is refused rather than ignored; remove it from the config")]
     Unsupported { field: &'static str },
+    #[error("linux.personality.flags {flags:?}: the runtime-spec defines no personality flags")]
+    PersonalityFlags { flags: Vec<String> },
     #[error("linux.intelRdt: this host has no resctrl filesystem mounted at /sys/fs/resctrl, so the cache and memory-bandwidth allocation cannot be applied")]
     NoResctrl,
     #[error("config has no process section")]
@@ -238,6 +240,8 @@ pub struct Plan {
     /// The container's Landlock policy (process.landlock or the default-policy annotation),
     /// enforced on the init and on every exec'd process.
     pub landlock: Option<LandlockPlan>,
+    /// linux.personality as the personality(2) argument (PER_LINUX 0 or PER_LINUX32 8).
+    pub personality: Option<libc::c_ulong>,
 }
 
 impl Plan {
@@ -321,8 +325,20 @@ pub fn build(
             field: "linux.intelRdt",
         });
     }
+    let personality = match linux.personality() {
+        None => None,
+        Some(p) if p.flags().as_ref().is_some_and(|f| !f.is_empty()) => {
+            // The runtime-spec defines no flag values yet.
+            return Err(PlanError::PersonalityFlags {
+                flags: p.flags().clone().unwrap_or_default(),
+            });
+        }
+        Some(p) => Some(match p.domain() {
+            oci_spec::runtime::LinuxPersonalityDomain::PerLinux => 0x0000,
+            oci_spec::runtime::LinuxPersonalityDomain::PerLinux32 => 0x0008,
+        }),
+    };
     for (field, set) in [
-        ("linux.personality", linux.personality().is_some()),
         ("linux.memoryPolicy", linux.memory_policy().is_some()),
         (
             "linux.netDevices",
@@ -486,6 +502,7 @@ pub fn build(
         seccomp,
         time_offsets,
         landlock,
+        personality,
     })
 }
 
