@@ -673,6 +673,11 @@ fn run_joiner(
     // process failed at setgroups([]) with EPERM although `run` had worked (the init learns the
     // policy whether or not it joins one).
     crate::identity::learn_setgroups_policy();
+    // execCPUAffinity.initial: before the process is made and moved into the cgroup.
+    if let Err(e) = crate::scheduling::apply_affinity(&plan.process.scheduling, true) {
+        syscalls::send_error(sock.as_fd(), &e.to_string());
+        syscalls::exit_now(1);
+    }
     for (k, path, fd) in joins {
         if let Err(err) = syscalls::setns(fd.as_fd(), k.flag()) {
             syscalls::send_error(

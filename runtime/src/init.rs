@@ -72,6 +72,8 @@ pub enum InitError {
         value: libc::c_ulong,
         err: std::io::Error,
     },
+    #[error(transparent)]
+    Scheduling(#[from] crate::scheduling::SchedulingError),
     #[error("sethostname: {0}")]
     Hostname(std::io::Error),
     #[error("setdomainname: {0}")]
@@ -132,6 +134,11 @@ pub fn run(plan: &Plan, ctx: &InitContext, sock: OwnedFd) -> ! {
         // The runtime went away before letting us go on: nothing to report to.
         syscalls::exit_now(1);
     };
+    // execCPUAffinity.initial: before the cgroup (the runtime adds us on v1 before `go`).
+    if let Err(e) = crate::scheduling::apply_affinity(&plan.process.scheduling, true) {
+        side.fail(&e.to_string());
+        syscalls::exit_now(1);
+    }
     // Cloned dumpable by an unprivileged runtime only so that it could write our maps (see
     // `process::spawn_init`); they are written now.
     if let Err(e) = syscalls::prctl(libc::PR_SET_DUMPABLE, 0) {
@@ -273,6 +280,9 @@ pub fn confine_keeping_listener(plan: &Plan) -> Result<(CString, Option<OwnedFd>
         }
     }
     rlimits::apply(&plan.process.rlimits)?;
+    // With the runtime's privileges still held (an RT class or policy needs them) and before
+    // any seccomp filter.
+    crate::scheduling::apply_priorities(&plan.process.scheduling)?;
     enter_cwd(&plan.process.cwd)?;
     let exe = find_executable(plan)?;
     // The LSMs are prepared while the process is still privileged and before any seccomp
@@ -453,6 +463,8 @@ fn lock_down(plan: &Plan) -> Result<(), InitError> {
 /// container sees it) followed by the `--preserve-fds` ones, then execs. Only after
 /// [`lock_down`].
 fn exec_locked_down(plan: &Plan, exe: &CString, preserve_fds: u32) -> Result<(), InitError> {
+    // execCPUAffinity.final: in the container's cgroup, right before execve.
+    crate::scheduling::apply_affinity(&plan.process.scheduling, false)?;
     let listen = plan.process.listen_fds;
     let mut env = plan.process.env.clone();
     if listen > 0 {

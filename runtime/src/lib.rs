@@ -37,6 +37,7 @@ pub mod plan;
 pub mod process;
 pub mod rlimits;
 pub mod rootfs;
+pub mod scheduling;
 pub mod sealed_binary;
 pub mod seccomp;
 pub mod signals;

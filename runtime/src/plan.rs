@@ -95,6 +95,8 @@ pub enum PlanError {
     Landlock(#[from] LandlockError),
     #[error(transparent)]
     AppArmor(#[from] AppArmorError),
+    #[error(transparent)]
+    Scheduling(#[from] crate::scheduling::SchedulingError),
 }
 
 /// What the workload process is: shared by the init and, later, by exec.
@@ -118,6 +120,8 @@ pub struct ProcessPlan {
     pub listen_fds: u32,
     /// process.apparmorProfile, checked at plan time to be applicable on this host.
     pub apparmor_profile: Option<String>,
+    /// process.ioPriority, process.scheduler, process.execCPUAffinity.
+    pub scheduling: crate::scheduling::SchedulingPlan,
 }
 
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -128,16 +132,7 @@ impl ProcessPlan {
         if args.is_empty() {
             return Err(PlanError::NoArgs);
         }
-        // Fields the runtime-spec defines that rampart cannot apply yet: refused, never ignored.
-        for (field, set) in [
-            ("process.ioPriority", p.io_priority().is_some()),
-            ("process.scheduler", p.scheduler().is_some()),
-            ("process.execCPUAffinity", p.exec_cpu_affinity().is_some()),
-        ] {
-            if set {
-                return Err(PlanError::Unsupported { field });
-            }
-        }
+
         let args = args
             .into_iter()
             .map(|a| {
@@ -206,6 +201,11 @@ impl ProcessPlan {
             }),
             listen_fds: 0,
             apparmor_profile: apparmor::plan(p.apparmor_profile().as_deref())?,
+            scheduling: crate::scheduling::plan(
+                p.io_priority().as_ref(),
+                p.scheduler().as_ref(),
+                p.exec_cpu_affinity().as_ref(),
+            )?,
         })
     }
 }

@@ -112,6 +112,49 @@ pub fn may_write(path: &Path) -> bool {
     unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK, libc::AT_EACCESS) == 0 }
 }
 
+/// ioprio_set(IOPRIO_WHO_PROCESS, 0 = this thread's process, value).
+pub fn ioprio_set_self(value: i32) -> io::Result<()> {
+    const IOPRIO_WHO_PROCESS: libc::c_long = 1;
+    // SAFETY: integer arguments only.
+    let r = unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, value) };
+    check(r).map(|_| ())
+}
+
+/// sched_setattr(0 = this thread, attr, 0).
+pub fn sched_setattr_self(attr: &crate::scheduling::SchedAttr) -> io::Result<()> {
+    // SAFETY: `attr` is a #[repr(C)] struct sched_attr whose `size` field says how much of it
+    // the kernel reads; it outlives the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_sched_setattr,
+            0,
+            attr as *const crate::scheduling::SchedAttr,
+            0,
+        )
+    };
+    check(r).map(|_| ())
+}
+
+/// sched_setaffinity(0 = this thread) to exactly `cpus` (each below CPU_SETSIZE, checked by
+/// the caller's plan).
+pub fn sched_setaffinity_self(cpus: &[usize]) -> io::Result<()> {
+    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET writes within it for numbers below
+    // CPU_SETSIZE; sched_setaffinity reads the set we own.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &c in cpus {
+            if c < libc::CPU_SETSIZE as usize {
+                libc::CPU_SET(c, &mut set);
+            }
+        }
+        check(
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+                as libc::c_long,
+        )
+        .map(|_| ())
+    }
+}
+
 pub fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
     let mut st = std::mem::MaybeUninit::<libc::stat>::zeroed();
     // SAFETY: fstat fills the buffer we own; it is zero-initialised so it is valid either way.
