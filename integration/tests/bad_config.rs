@@ -246,10 +246,6 @@ fn spec_fields_rampart_cannot_apply_yet_are_refused_not_ignored() {
     // Each of these was silently ignored; until it is implemented it fails create by name.
     let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
         (
-            "linux.memoryPolicy",
-            Box::new(|c| c["linux"]["memoryPolicy"] = json!({"mode": "MPOL_BIND", "nodes": "0"})),
-        ),
-        (
             "linux.netDevices",
             Box::new(|c| c["linux"]["netDevices"] = json!({"dummy0": {"name": "eth1"}})),
         ),

@@ -74,6 +74,8 @@ pub enum InitError {
     },
     #[error(transparent)]
     Scheduling(#[from] crate::scheduling::SchedulingError),
+    #[error(transparent)]
+    MemoryPolicy(#[from] crate::memory_policy::MemoryPolicyError),
     #[error("sethostname: {0}")]
     Hostname(std::io::Error),
     #[error("setdomainname: {0}")]
@@ -283,6 +285,7 @@ pub fn confine_keeping_listener(plan: &Plan) -> Result<(CString, Option<OwnedFd>
     // With the runtime's privileges still held (an RT class or policy needs them) and before
     // any seccomp filter.
     crate::scheduling::apply_priorities(&plan.process.scheduling)?;
+    crate::memory_policy::apply(plan.memory_policy.as_ref())?;
     enter_cwd(&plan.process.cwd)?;
     let exe = find_executable(plan)?;
     // The LSMs are prepared while the process is still privileged and before any seccomp

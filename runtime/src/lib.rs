@@ -30,6 +30,7 @@ pub mod init;
 pub mod landlock;
 pub mod logging;
 pub mod masked_paths;
+pub mod memory_policy;
 pub mod mounts;
 pub mod namespaces;
 pub mod paths;

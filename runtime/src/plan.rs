@@ -97,6 +97,8 @@ pub enum PlanError {
     AppArmor(#[from] AppArmorError),
     #[error(transparent)]
     Scheduling(#[from] crate::scheduling::SchedulingError),
+    #[error(transparent)]
+    MemoryPolicy(#[from] crate::memory_policy::MemoryPolicyError),
 }
 
 /// What the workload process is: shared by the init and, later, by exec.
@@ -240,6 +242,8 @@ pub struct Plan {
     /// The container's Landlock policy (process.landlock or the default-policy annotation),
     /// enforced on the init and on every exec'd process.
     pub landlock: Option<LandlockPlan>,
+    /// linux.memoryPolicy for set_mempolicy(2).
+    pub memory_policy: Option<crate::memory_policy::MemoryPolicyPlan>,
     /// linux.personality as the personality(2) argument (PER_LINUX 0 or PER_LINUX32 8).
     pub personality: Option<libc::c_ulong>,
 }
@@ -338,13 +342,10 @@ pub fn build(
             oci_spec::runtime::LinuxPersonalityDomain::PerLinux32 => 0x0008,
         }),
     };
-    for (field, set) in [
-        ("linux.memoryPolicy", linux.memory_policy().is_some()),
-        (
-            "linux.netDevices",
-            linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()),
-        ),
-    ] {
+    for (field, set) in [(
+        "linux.netDevices",
+        linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()),
+    )] {
         if set {
             return Err(PlanError::Unsupported { field });
         }
@@ -503,6 +504,7 @@ pub fn build(
         time_offsets,
         landlock,
         personality,
+        memory_policy: crate::memory_policy::plan(linux.memory_policy().as_ref())?,
     })
 }
 

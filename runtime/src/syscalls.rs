@@ -112,6 +112,15 @@ pub fn may_write(path: &Path) -> bool {
     unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK, libc::AT_EACCESS) == 0 }
 }
 
+/// set_mempolicy(mode, nodemask, maxnode) for this thread; `mask` holds 64 nodes a word.
+pub fn set_mempolicy(mode: i32, mask: &[u64]) -> io::Result<()> {
+    // The kernel reads maxnode - 1 bits; pass every bit the mask holds.
+    let maxnode = (mask.len() * 64 + 1) as libc::c_ulong;
+    // SAFETY: `mask` is a valid buffer of mask.len() words, which covers maxnode - 1 bits.
+    let r = unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, mask.as_ptr(), maxnode) };
+    check(r).map(|_| ())
+}
+
 /// ioprio_set(IOPRIO_WHO_PROCESS, 0 = this thread's process, value).
 pub fn ioprio_set_self(value: i32) -> io::Result<()> {
     const IOPRIO_WHO_PROCESS: libc::c_long = 1;
