@@ -63,3 +63,28 @@ fn a_policy_the_host_cannot_take_is_an_error() {
         assert_nothing_left(&r, &b, &id);
     }
 }
+
+#[test]
+fn features_lists_the_memory_policy_modes_and_flags() {
+    let r = Root::new();
+    let o = r.rampart(&["features"]);
+    o.ok();
+    let f: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    let mp = &f["linux"]["memoryPolicy"];
+    assert!(
+        mp["modes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("MPOL_BIND")),
+        "{mp}"
+    );
+    assert!(
+        mp["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("MPOL_F_STATIC_NODES")),
+        "{mp}"
+    );
+    assert_eq!(f["linux"]["netDevices"]["enabled"], false);
+    assert_eq!(f["linux"]["intelRdt"]["enabled"], false);
+}
