@@ -3,6 +3,7 @@
 
 use crate::cgroups::{self, Cgroup, CgroupError, Driver};
 use crate::console;
+use crate::crash_points;
 use crate::hooks::{self, HookError};
 use crate::init::InitContext;
 use crate::logging;
@@ -115,12 +116,14 @@ fn create_with(o: &CreateOptions, foreground_terminal: bool) -> Result<Created, 
     plan.process.listen_fds = crate::exec::listen_fds_from_env();
     let joins = namespaces::open_joins(&plan.namespaces)?;
     let dir = ContainerDir::create(&o.root, &o.id)?;
+    crash_points::at("create:state-dir-made");
     // exec confines its processes by this copy, not by a bundle that may change after create.
     let saved = dir.path.join("config.json");
     if let Err(err) = state::write_atomic(&saved, &config_bytes) {
         let _ = dir.remove();
         return Err(Error::SaveConfig { path: saved, err });
     }
+    crash_points::at("create:config-saved");
     create_in(o, &plan, dir, joins, foreground_terminal)
 }
 
@@ -192,6 +195,7 @@ fn create_in(
     // what is about to be made: `delete -f` after this create is killed at any later point
     // finds all of it. Until the pid is filled in the container reads as stopped.
     dir.save(&state)?;
+    crash_points::at("create:state-saved");
     let fifo_path = dir.fifo_path();
     nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o600)).map_err(
         |e| Error::Fifo {
@@ -204,6 +208,7 @@ fn create_in(
         path: fifo_path.clone(),
         err,
     })?;
+    crash_points::at("create:fifo-made");
     let needs_cgroupfs = plan
         .mounts
         .iter()
@@ -241,7 +246,9 @@ fn create_in(
         Some(cg) => cg.prepare_for_clone()?,
         None => None,
     };
+    crash_points::at("create:before-clone");
     let init = process::spawn_init(plan, &ctx, cgroup_dir.as_ref().map(|d| d.as_fd()))?;
+    crash_points::at("create:init-cloned");
     drop(cgroup_dir);
     drop(ctx);
     cleanup.pid = Some(init.pid);
@@ -250,9 +257,11 @@ fn create_in(
     state.own_ns = own_namespace(init.pid);
     // Before the init is moved into its cgroup (v1) or let go: from here `delete -f` kills it.
     dir.save(&state)?;
+    crash_points::at("create:pid-saved");
 
     if plan.user_namespace() {
         userns::write_maps_as_caller(init.pid, &plan.uid_maps, &plan.gid_maps)?;
+        crash_points::at("create:maps-written");
     }
     // libcgroups creates the directories when the first task is added, so resources come after
     // (an init cloned into its cgroup is there already).
@@ -260,17 +269,22 @@ fn create_in(
         if !init.in_cgroup {
             cg.add(init.pid)?;
         }
+        crash_points::at("create:cgroup-joined");
         // Always, resources or not: the device rules must start from deny-all.
         cg.apply(&cgroups::resources_at_create(plan.resources.as_ref()))?;
+        crash_points::at("create:cgroup-applied");
     }
     if let Some(adj) = plan.process.oom_score_adj {
         std::fs::write(format!("/proc/{}/oom_score_adj", init.pid), adj.to_string())
             .map_err(|err| Error::OomScoreAdj { pid: init.pid, err })?;
+        crash_points::at("create:oom-score-set");
     }
     let creating = state.hook_json(Status::Creating);
     hooks::run("prestart", &plan.hooks.prestart, &creating)?;
     hooks::run("createRuntime", &plan.hooks.create_runtime, &creating)?;
+    crash_points::at("create:runtime-hooks-run");
     let seccomp_listener = init.go_and_wait_ready()?;
+    crash_points::at("create:init-ready");
     // From here, outside the container, so listenerPath resolves in the host's view.
     seccomp::send_to_agent(plan.seccomp.as_ref(), seccomp_listener, init.pid, &creating)?;
     // The init sent the master before `ready`; it waits in our end of the pair.
@@ -280,8 +294,10 @@ fn create_in(
     };
     if let Some(p) = &o.pid_file {
         write_pid_file(p, init.pid)?;
+        crash_points::at("create:pid-file-written");
     }
     cleanup.disarm();
+    crash_points::at("create:done");
     Ok(Created {
         pid: init.pid,
         master,
@@ -543,6 +559,7 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
     // O_NONBLOCK: if the init died there is no reader and we get ENXIO instead of hanging.
     let fifo =
         syscalls::open(&fifo_path, libc::O_WRONLY | libc::O_NONBLOCK, 0).map_err(fifo_err)?;
+    crash_points::at("start:fifo-opened");
     // poststart hooks must run after the workload is executed. The init's copy of the fifo is
     // close-on-exec and is the last writer once ours is closed, so a reader sees POLLHUP at its
     // exec. The kernel only reports that hangup to a reader opened before the last writer
@@ -558,10 +575,13 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
         (fifo, Some(watch))
     };
     syscalls::write_all_fd(fifo.as_fd(), b"0").map_err(fifo_err)?;
+    crash_points::at("start:fifo-written");
     drop(fifo);
     let _ = std::fs::remove_file(&fifo_path);
+    crash_points::at("start:fifo-removed");
     st.started = true;
     dir.save(&st)?;
+    crash_points::at("start:state-saved");
     // What is left waits on the workload (up to 30 s) and runs hooks: not under the lock, or a
     // container that never gets to its exec would hold kill and delete up that long.
     drop(dir);
@@ -581,6 +601,7 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
             logging::warn(&e.to_string());
         }
     }
+    crash_points::at("start:poststart-hooks-run");
     Ok(())
 }
 
@@ -632,6 +653,7 @@ pub fn kill(root: &Path, id: &str, sig: i32, all: bool, driver: Driver) -> Resul
         for fd in own_processes(&st) {
             let _ = syscalls::pidfd_send_signal(fd.as_fd(), sig);
         }
+        crash_points::at("kill:all-signalled");
         return Ok(());
     }
     if status == Status::Stopped {
@@ -642,7 +664,9 @@ pub fn kill(root: &Path, id: &str, sig: i32, all: bool, driver: Driver) -> Resul
         sig,
         pid: st.pid,
         err,
-    })
+    })?;
+    crash_points::at("kill:init-signalled");
+    Ok(())
 }
 
 /// Waits until the process behind `pidfd` has exited (it need not be our child).
@@ -706,6 +730,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
         if let Some(p) = &st.cgroup_path {
             let _ = Cgroup::open(p, id, Driver::Cgroupfs).and_then(|cg| cg.freeze(false));
         }
+        crash_points::at("delete:thawed");
     }
     // Only the container's own processes die (the cgroup may hold others), also those a
     // stopped container left behind (no pid namespace) and the init of a create killed
@@ -726,6 +751,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
             });
         }
     }
+    crash_points::at("delete:processes-killed");
     match (&st.cgroup_path, &st.cgroup_made) {
         // Only what the create made: a cgroup that existed before stays.
         (Some(path), Some(made)) => {
@@ -746,12 +772,14 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
         }
         (None, _) => {}
     }
+    crash_points::at("delete:cgroup-removed");
     let stopped = st.hook_json(Status::Stopped);
     for h in &st.poststop {
         if let Err(e) = hooks::run("poststop", std::slice::from_ref(h), &stopped) {
             logging::warn(&e.to_string());
         }
     }
+    crash_points::at("delete:poststop-hooks-run");
     dir.remove()?;
     Ok(())
 }
@@ -770,10 +798,12 @@ pub fn run(o: &CreateOptions, detach: bool) -> Result<i32, Error> {
         }
     }
     let created = create_with(o, !detach)?;
+    crash_points::at("run:created");
     if let Err(e) = start(&o.root, &o.id) {
         let _ = delete(&o.root, &o.id, true);
         return Err(e);
     }
+    crash_points::at("run:started");
     if detach {
         return Ok(0);
     }
@@ -813,6 +843,7 @@ pub fn run(o: &CreateOptions, detach: bool) -> Result<i32, Error> {
         // SAFETY: forwarding a signal to our own, not yet reaped, child.
         unsafe { libc::kill(created.pid, sig) };
     };
+    crash_points::at("run:workload-exited");
     delete(&o.root, &o.id, true)?;
     Ok(code)
 }

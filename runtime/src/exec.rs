@@ -31,6 +31,7 @@ use crate::capabilities;
 use crate::cgroups::{Cgroup, CgroupError, Driver};
 use crate::console::{self, ConsoleError};
 use crate::container;
+use crate::crash_points;
 use crate::init::{self, InitError};
 use crate::namespaces::Kind;
 use crate::plan::{self, Plan, PlanError, ProcessPlan};
@@ -310,6 +311,7 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
     drop(child);
     drop(console_for_child);
     drop(joins);
+    crash_points::at("exec:joiner-forked");
 
     let pid = match read_msg(parent.as_fd())? {
         Msg::Pid(p) => p,
@@ -323,6 +325,7 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
         }
     };
     reap(joiner);
+    crash_points::at("exec:pid-received");
     // From here the process is our child (CLONE_PARENT): kill it if we fail before it runs.
     let guard = KillGuard(Some(pid));
     let driver = o.cgroup_driver.unwrap_or(Driver::Cgroupfs);
@@ -330,12 +333,14 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
         let cg = Cgroup::open(path, &o.id, Driver::Cgroupfs)?;
         cg.add(pid)?;
         cg.move_to(pid, &sub_dirs)?;
+        crash_points::at("exec:cgroup-joined");
     }
     if let Some(adj) = plan.process.oom_score_adj {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
             .map_err(|err| ExecError::OomScoreAdj { pid, err })?;
     }
     syscalls::write_all_fd(parent.as_fd(), b"G").map_err(ExecError::Sync)?;
+    crash_points::at("exec:go-sent");
     // The process is in the cgroup: a delete that comes now kills it, and what follows waits on
     // the container. See the module doc.
     drop(dir);
@@ -362,18 +367,22 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
         Msg::Error(m) => return Err(ExecError::Child(m)),
         _ => return Err(ExecError::Sync(io::Error::from(io::ErrorKind::InvalidData))),
     }
+    crash_points::at("exec:process-execed");
     if let Some(p) = &o.pid_file {
         container::write_pid_file(p, pid).map_err(|e| ExecError::PidFile {
             path: p.clone(),
             err: e.to_string(),
         })?;
+        crash_points::at("exec:pid-file-written");
     }
     let mut guard = guard;
     guard.0 = None;
     if o.detach {
         return Ok(0);
     }
-    wait_process(pid, &set, master, Stopped::GiveUp)
+    let code = wait_process(pid, &set, master, Stopped::GiveUp)?;
+    crash_points::at("exec:process-exited");
+    Ok(code)
 }
 
 /// Waits until the process has something for us on `sock` (a message, a descriptor or its

@@ -147,7 +147,7 @@ pub fn run(plan: &Plan, ctx: &InitContext, sock: OwnedFd) -> ! {
         side.fail(&format!("prctl(PR_SET_DUMPABLE, 0): {e}"));
         syscalls::exit_now(1);
     }
-    let (exe, seccomp_listener) = match setup(plan, ctx, host_pid) {
+    let (exe, seccomp_listener) = match setup(plan, ctx, host_pid, side.sock.as_fd()) {
         Ok(done) => done,
         Err(e) => {
             side.fail(&e.to_string());
@@ -173,6 +173,7 @@ fn setup(
     plan: &Plan,
     ctx: &InitContext,
     host_pid: i32,
+    sock: std::os::fd::BorrowedFd<'_>,
 ) -> Result<(CString, Option<OwnedFd>), InitError> {
     if plan.namespaces.creates(Kind::User) {
         // SAFETY: plain syscalls; our uid/gid 0 is mapped by the runtime before `go`.
@@ -220,6 +221,7 @@ fn setup(
             write_time_offsets(&text, plan.namespaces.creates(Kind::User))?;
         }
     }
+    crate::crash_points::at_init("init:namespaces-made", sock);
 
     if let Some(h) = &plan.hostname {
         nix::unistd::sethostname(h).map_err(|e| InitError::Hostname(e.into()))?;
@@ -250,8 +252,11 @@ fn setup(
         console::setup(sock.as_fd(), true, plan.process.console_size)?;
     }
     rootfs::finish(plan)?;
+    crate::crash_points::at_init("init:rootfs-ready", sock);
 
-    confine_keeping_listener(plan)
+    let confined = confine_keeping_listener(plan)?;
+    crate::crash_points::at_init("init:confined", sock);
+    Ok(confined)
 }
 
 /// The confinement of `plan.process` once the process sits in the container's root: rlimits,

@@ -11,6 +11,8 @@
 //! - `hooks`: OCI hooks; `logging`: runc-compatible logs; `default_spec`: `rampart spec`.
 //! - `sealed_binary`: create, run and exec re-exec from a read-only clone or sealed memfd of the
 //!   runtime binary before any container process exists (CVE-2019-5736).
+//! - `crash_points`: named places between lifecycle steps where a test build (feature
+//!   `crash-points`) SIGKILLs the runtime; nothing in a normal build.
 //! - `syscalls`: the only place with raw syscalls (unsafe, each with a SAFETY note).
 
 pub mod apparmor;
@@ -19,6 +21,7 @@ pub mod cgroups;
 pub mod console;
 pub mod container;
 pub mod copyup;
+pub mod crash_points;
 pub mod default_spec;
 pub mod devices;
 pub mod events;

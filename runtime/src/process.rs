@@ -209,6 +209,7 @@ impl InitHandle {
         let mut msg = vec![b'G'];
         msg.extend_from_slice(&self.pid.to_le_bytes());
         syscalls::write_all_fd(self.sock.as_fd(), &msg).map_err(ProcessError::Sync)?;
+        crate::crash_points::at("create:go-sent");
         while !syscalls::poll_readable(self.sock.as_fd(), std::time::Duration::from_millis(50))
             .map_err(ProcessError::Sync)?
         {
@@ -222,6 +223,7 @@ impl InitHandle {
         let mut buf = vec![0u8; 8192];
         let (n, fd) =
             syscalls::recv_with_fd(self.sock.as_fd(), &mut buf).map_err(ProcessError::Sync)?;
+        crate::crash_points::from_init(&buf[..n]);
         match buf[..n].split_first() {
             Some((b'R', _)) => Ok(fd),
             Some((b'E', m)) => Err(ProcessError::Init(String::from_utf8_lossy(m).into_owned())),

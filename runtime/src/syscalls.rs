@@ -1013,6 +1013,18 @@ pub fn close_inherited(fd: RawFd) {
     unsafe { libc::close(fd) };
 }
 
+/// Dies of SIGKILL now, like a runtime killed from outside: no unwinding, no destructors, no
+/// atexit handlers.
+#[cfg(feature = "crash-points")]
+pub fn sigkill_self() -> ! {
+    // SAFETY: raise and _exit are plain syscalls; SIGKILL cannot be caught, blocked or ignored,
+    // so raise does not return; _exit is only there for the type.
+    unsafe {
+        libc::raise(libc::SIGKILL);
+        libc::_exit(137)
+    }
+}
+
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and is async-signal-safe.
     unsafe { libc::_exit(code) }

@@ -79,6 +79,7 @@ pub fn pause(root: &Path, id: &str) -> Result<(), CommandError> {
         return Err(wrong(id, status, "pause", "running"));
     }
     cg.freeze(true)?;
+    crate::crash_points::at("pause:frozen");
     Ok(())
 }
 
@@ -89,6 +90,7 @@ pub fn resume(root: &Path, id: &str) -> Result<(), CommandError> {
         return Err(wrong(id, status, "resume", "paused"));
     }
     cg.freeze(false)?;
+    crate::crash_points::at("resume:thawed");
     Ok(())
 }
 
@@ -338,6 +340,7 @@ pub fn update(root: &Path, id: &str, f: &UpdateFlags) -> Result<(), CommandError
         r.set_devices(created_devices(&dir.path, &st.bundle));
     }
     cg.apply(&r)?;
+    crate::crash_points::at("update:applied");
     Ok(())
 }
 
