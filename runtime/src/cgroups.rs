@@ -44,6 +44,12 @@ use crate::logging;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {
+    #[error("linux.resources.memory.limit {limit} is below the {usage} bytes the container uses now ({path}), and checkBeforeUpdate is set")]
+    BelowUsage {
+        path: PathBuf,
+        usage: i64,
+        limit: i64,
+    },
     #[error("cgroup {path}: {what}: {err}")]
     Manager {
         path: PathBuf,
@@ -931,6 +937,7 @@ impl Cgroup {
         if self.layout == Layout::V1 && r.unified().as_ref().is_some_and(|u| !u.is_empty()) {
             return Err(CgroupError::UnifiedOnV1);
         }
+        self.check_before_update(&r)?;
         let rdma = r.rdma().clone().filter(|m| !m.is_empty());
         if let (Some(rdma), Layout::V2) = (&rdma, self.layout) {
             // cgroup v2's rdma.max takes the same lines as v1; hand them over as a unified key.
@@ -1040,6 +1047,40 @@ impl Cgroup {
         };
         let text = std::fs::read_to_string(dir.join(file)).ok()?;
         flat_keyed(&text).get("oom_kill").copied()
+    }
+
+    /// memory.checkBeforeUpdate: a limit below what the cgroup uses now is refused, as cgroup
+    /// v1's kernel does by itself; on v2 the kernel would take it and OOM-kill instead.
+    fn check_before_update(&self, r: &LinuxResources) -> Result<(), CgroupError> {
+        let Some(m) = r
+            .memory()
+            .as_ref()
+            .filter(|m| m.check_before_update() == Some(true))
+        else {
+            return Ok(());
+        };
+        let Some(limit) = m.limit().filter(|l| *l > 0) else {
+            return Ok(());
+        };
+        let Some(dir) = self.memory_dir() else {
+            return Ok(());
+        };
+        let file = dir.join(match self.layout {
+            Layout::V1 => "memory.usage_in_bytes",
+            Layout::V2 => "memory.current",
+        });
+        // A cgroup not made yet uses nothing.
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            return Ok(());
+        };
+        match text.trim().parse::<i64>() {
+            Ok(usage) if usage > limit => Err(CgroupError::BelowUsage {
+                path: file,
+                usage,
+                limit,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The cgroup's directory of the memory controller (v1) or the unified hierarchy (v2).

@@ -30,6 +30,12 @@ pub enum Error {
     #[error(transparent)]
     Namespace(#[from] namespaces::NamespaceError),
     #[error(transparent)]
+    NetDevice(#[from] crate::net_devices::NetDeviceError),
+    #[error(transparent)]
+    IntelRdt(#[from] crate::intel_rdt::IntelRdtError),
+    #[error("linux.netDevices: opening the container's network namespace {path}: {err}")]
+    NetNamespace { path: PathBuf, err: std::io::Error },
+    #[error(transparent)]
     Process(#[from] ProcessError),
     #[error(transparent)]
     Userns(#[from] UsernsError),
@@ -135,6 +141,7 @@ fn create_in(
         dir: Some(dir),
         cgroup: None,
         pid: None,
+        intel_rdt: None,
     };
     let cgroup = match o.cgroup_driver {
         Driver::Disabled => None,
@@ -187,11 +194,23 @@ fn create_in(
         cgroup_made: made,
         own_ns: None,
         pid_ns_made: plan.namespaces.creates(Kind::Pid),
+        intel_rdt: match &plan.intel_rdt {
+            Some(p) => Some(crate::intel_rdt::place(
+                &crate::intel_rdt::resctrl_root()?,
+                p,
+                &o.id,
+            )?),
+            None => None,
+        },
     };
     // Written before the first change on the host (fifo, cgroup directories, the clone), with
     // what is about to be made: `delete -f` after this create is killed at any later point
     // finds all of it. Until the pid is filled in the container reads as stopped.
     dir.save(&state)?;
+    if let (Some(pl), Some(p)) = (&state.intel_rdt, &plan.intel_rdt) {
+        cleanup.intel_rdt = Some(pl.clone());
+        crate::intel_rdt::make(pl, p)?;
+    }
     let fifo_path = dir.fifo_path();
     nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o600)).map_err(
         |e| Error::Fifo {
@@ -254,6 +273,13 @@ fn create_in(
     if plan.user_namespace() {
         userns::write_maps_as_caller(init.pid, &plan.uid_maps, &plan.gid_maps)?;
     }
+    // The devices belong in the container before its hooks run. Its network namespace exists
+    // now unless the init unshares it later (after joining a user namespace): then after `ready`.
+    let net_now = plan.namespaces.clone_flags() & libc::CLONE_NEWNET != 0
+        || !plan.namespaces.creates(Kind::Net);
+    if net_now {
+        move_net_devices(plan, init.pid)?;
+    }
     // libcgroups creates the directories when the first task is added, so resources come after
     // (an init cloned into its cgroup is there already).
     if let Some(cg) = &cgroup {
@@ -263,6 +289,9 @@ fn create_in(
         // Always, resources or not: the device rules must start from deny-all.
         cg.apply(&cgroups::resources_at_create(plan.resources.as_ref()))?;
     }
+    if let Some(pl) = &state.intel_rdt {
+        crate::intel_rdt::join(pl, init.pid)?;
+    }
     if let Some(adj) = plan.process.oom_score_adj {
         std::fs::write(format!("/proc/{}/oom_score_adj", init.pid), adj.to_string())
             .map_err(|err| Error::OomScoreAdj { pid: init.pid, err })?;
@@ -271,6 +300,9 @@ fn create_in(
     hooks::run("prestart", &plan.hooks.prestart, &creating)?;
     hooks::run("createRuntime", &plan.hooks.create_runtime, &creating)?;
     let seccomp_listener = init.go_and_wait_ready()?;
+    if !net_now {
+        move_net_devices(plan, init.pid)?;
+    }
     // From here, outside the container, so listenerPath resolves in the host's view.
     seccomp::send_to_agent(plan.seccomp.as_ref(), seccomp_listener, init.pid, &creating)?;
     // The init sent the master before `ready`; it waits in our end of the pair.
@@ -286,6 +318,22 @@ fn create_in(
         pid: init.pid,
         master,
     })
+}
+
+/// Moves `linux.netDevices` into the init's network namespace: the one it was cloned with or
+/// unshared, or the one the config joins by path.
+fn move_net_devices(plan: &plan::Plan, init_pid: i32) -> Result<(), Error> {
+    if plan.net_devices.is_empty() {
+        return Ok(());
+    }
+    let path = match plan.namespaces.join.iter().find(|(k, _)| *k == Kind::Net) {
+        Some((_, p)) => p.clone(),
+        None => PathBuf::from(format!("/proc/{init_pid}/ns/net")),
+    };
+    let ns = syscalls::open(&path, libc::O_RDONLY, 0)
+        .map_err(|err| Error::NetNamespace { path, err })?;
+    crate::net_devices::move_into(&plan.net_devices, ns.as_fd())?;
+    Ok(())
 }
 
 /// The cgroup of a rootless container, or None with a warning when the caller may not make or
@@ -474,6 +522,7 @@ struct Cleanup {
     /// (cgroup path, container id, the directories this create made; None: systemd's).
     cgroup: Option<(PathBuf, String, Option<Vec<PathBuf>>)>,
     pid: Option<i32>,
+    intel_rdt: Option<crate::intel_rdt::Placement>,
 }
 
 impl Cleanup {
@@ -481,6 +530,7 @@ impl Cleanup {
         self.dir = None;
         self.cgroup = None;
         self.pid = None;
+        self.intel_rdt = None;
     }
 }
 
@@ -499,6 +549,11 @@ impl Drop for Cleanup {
                 None => Cgroup::open(&path, &id, Driver::Cgroupfs).and_then(|cg| cg.remove()),
             };
             if let Err(e) = removed {
+                logging::warn(&e.to_string());
+            }
+        }
+        if let Some(pl) = self.intel_rdt.take() {
+            if let Err(e) = crate::intel_rdt::remove(&pl) {
                 logging::warn(&e.to_string());
             }
         }
@@ -574,12 +629,14 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
             ));
         }
     }
-    // The runtime spec: a failing poststart hook is logged, the lifecycle goes on.
+    // runtime-spec 1.3 (as runc always did): a failing poststart hook is an error that stops
+    // the container; the hooks after it do not run, and `delete` goes on from there.
     let running = st.hook_json(Status::Running);
-    for h in &st.poststart {
-        if let Err(e) = hooks::run("poststart", std::slice::from_ref(h), &running) {
-            logging::warn(&e.to_string());
+    if let Err(e) = hooks::run("poststart", &st.poststart, &running) {
+        for fd in own_processes(&st) {
+            let _ = syscalls::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
         }
+        return Err(e.into());
     }
     Ok(())
 }
@@ -745,6 +802,9 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
             }
         }
         (None, _) => {}
+    }
+    if let Some(pl) = &st.intel_rdt {
+        crate::intel_rdt::remove(pl)?;
     }
     let stopped = st.hook_json(Status::Stopped);
     for h in &st.poststop {

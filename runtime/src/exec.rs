@@ -49,6 +49,8 @@ pub enum ExecError {
     #[error(transparent)]
     State(#[from] StateError),
     #[error(transparent)]
+    IntelRdt(#[from] crate::intel_rdt::IntelRdtError),
+    #[error(transparent)]
     Spec(#[from] SpecError),
     #[error(transparent)]
     Plan(#[from] PlanError),
@@ -330,6 +332,9 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
         let cg = Cgroup::open(path, &o.id, Driver::Cgroupfs)?;
         cg.add(pid)?;
         cg.move_to(pid, &sub_dirs)?;
+    }
+    if let Some(pl) = &st.intel_rdt {
+        crate::intel_rdt::join(pl, pid)?;
     }
     if let Some(adj) = plan.process.oom_score_adj {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())

@@ -31,8 +31,6 @@ pub enum PlanError {
     Unsupported { field: &'static str },
     #[error("linux.personality.flags {flags:?}: the runtime-spec defines no personality flags")]
     PersonalityFlags { flags: Vec<String> },
-    #[error("linux.intelRdt: this host has no resctrl filesystem mounted at /sys/fs/resctrl, so the cache and memory-bandwidth allocation cannot be applied")]
-    NoResctrl,
     #[error("config has no process section")]
     NoProcess,
     #[error("config has no root section")]
@@ -99,6 +97,10 @@ pub enum PlanError {
     Scheduling(#[from] crate::scheduling::SchedulingError),
     #[error(transparent)]
     MemoryPolicy(#[from] crate::memory_policy::MemoryPolicyError),
+    #[error(transparent)]
+    NetDevice(#[from] crate::net_devices::NetDeviceError),
+    #[error(transparent)]
+    IntelRdt(#[from] crate::intel_rdt::IntelRdtError),
 }
 
 /// What the workload process is: shared by the init and, later, by exec.
@@ -246,6 +248,10 @@ pub struct Plan {
     pub memory_policy: Option<crate::memory_policy::MemoryPolicyPlan>,
     /// linux.personality as the personality(2) argument (PER_LINUX 0 or PER_LINUX32 8).
     pub personality: Option<libc::c_ulong>,
+    /// linux.netDevices: host links moved into the container's network namespace at create.
+    pub net_devices: Vec<crate::net_devices::NetDevicePlan>,
+    /// linux.intelRdt: the resctrl group's schemata and monitoring.
+    pub intel_rdt: Option<crate::intel_rdt::IntelRdtPlan>,
 }
 
 impl Plan {
@@ -320,14 +326,11 @@ pub fn build(
         return Err(PlanError::RootfsNotDir { path: rootfs });
     }
 
-    if linux.intel_rdt().is_some() {
-        // The runtime-spec: "if resctrl is not mounted, the runtime MUST generate an error".
-        if !Path::new("/sys/fs/resctrl/schemata").exists() {
-            return Err(PlanError::NoResctrl);
-        }
-        return Err(PlanError::Unsupported {
-            field: "linux.intelRdt",
-        });
+    let intel_rdt = crate::intel_rdt::plan(linux.intel_rdt().as_ref())?;
+    if intel_rdt.is_some() {
+        // The runtime-spec: "if resctrl is not mounted, the runtime MUST generate an error";
+        // here, before anything is made.
+        crate::intel_rdt::resctrl_root()?;
     }
     let personality = match linux.personality() {
         None => None,
@@ -342,15 +345,8 @@ pub fn build(
             oci_spec::runtime::LinuxPersonalityDomain::PerLinux32 => 0x0008,
         }),
     };
-    for (field, set) in [(
-        "linux.netDevices",
-        linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()),
-    )] {
-        if set {
-            return Err(PlanError::Unsupported { field });
-        }
-    }
     let namespaces = namespaces::plan(linux.namespaces().as_deref().unwrap_or(&[]))?;
+    let net_devices = crate::net_devices::plan(linux.net_devices().as_ref(), &namespaces)?;
     let uid_maps = userns::plan(
         "uidMappings",
         linux.uid_mappings().as_deref().unwrap_or(&[]),
@@ -505,6 +501,8 @@ pub fn build(
         landlock,
         personality,
         memory_policy: crate::memory_policy::plan(linux.memory_policy().as_ref())?,
+        net_devices,
+        intel_rdt,
     })
 }
 

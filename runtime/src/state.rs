@@ -112,6 +112,9 @@ pub struct State {
     /// container): without a cgroup, every process in that namespace is the container's.
     #[serde(default)]
     pub pid_ns_made: bool,
+    /// The resctrl group of linux.intelRdt, with the directories this create made.
+    #[serde(default)]
+    pub intel_rdt: Option<crate::intel_rdt::Placement>,
 }
 
 impl State {

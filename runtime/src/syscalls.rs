@@ -1066,3 +1066,52 @@ mod tests {
         assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
     }
 }
+
+// ---- rtnetlink -----------------------------------------------------------------------------
+
+/// A NETLINK_ROUTE socket in the calling thread's network namespace (a socket stays in the
+/// namespace it was made in, whatever the thread does later).
+pub fn netlink_route_socket() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall; the descriptor is owned by the caller.
+    let r = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        )
+    };
+    owned(r as libc::c_long)
+}
+
+/// Sends one datagram; on an unconnected netlink socket it goes to the kernel.
+pub fn send(sock: BorrowedFd<'_>, data: &[u8]) -> io::Result<()> {
+    // SAFETY: pointer and length describe `data`.
+    let r = unsafe {
+        libc::send(
+            sock.as_raw_fd(),
+            data.as_ptr() as *const libc::c_void,
+            data.len(),
+            libc::MSG_NOSIGNAL,
+        )
+    };
+    check(r as libc::c_long).map(|_| ())
+}
+
+/// Receives one datagram into `buf`; returns its length.
+pub fn recv(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: pointer and length describe `buf`, which we own mutably.
+        let r = unsafe {
+            libc::recv(
+                sock.as_raw_fd(),
+                buf.as_mut_ptr() as *mut libc::c_void,
+                buf.len(),
+                0,
+            )
+        };
+        match check(r as libc::c_long) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r.map(|n| n as usize),
+        }
+    }
+}
