@@ -1,7 +1,8 @@
 # rampart — build, install, try and test.
 #   make run       install what is needed, build, make a busybox bundle with `rampart spec`, run it
 #   make test      the whole suite: unit tests, integration tests through the real binary,
-#                  the nested-VM tests (cgroup v2, AppArmor) and the vendor engines
+#                  the nested-VM tests (cgroup v2, AppArmor) and the vendor engines, then the
+#                  check that nothing was left on the host (tests/leftovers.sh)
 #   make vm-test   only the nested-VM tests
 #   make vendor-test  only the engines (containerd, podman, docker, rootless podman) through rampart and runc, and their diff
 #   make bench     rampart vs runc on the host and vs runc and crun in the nested VM, as tables
@@ -79,7 +80,13 @@ vendor-test: deps build
 	vendor-tests/run.sh --runtime /usr/sbin/runc
 	vendor-tests/diff.sh --a /usr/sbin/runc --b $(CURDIR)/$(BIN)
 
-test: unit integration vm-test vendor-test
+# The leftover check (tests/leftovers.sh) compares the host before the first test and after the
+# last: it runs also when a suite failed, and fails `make test` if anything was left behind.
+LEFTOVERS := build/leftovers.snapshot
+test:
+	@mkdir -p build && tests/leftovers.sh snapshot $(LEFTOVERS)
+	@rc=0; $(MAKE) --no-print-directory unit integration vm-test vendor-test || rc=1; \
+	tests/leftovers.sh check $(LEFTOVERS) || rc=1; exit $$rc
 
 # Measures the static release binary (what the VM runs and what the size target is about);
 # bench/run.sh also reports the size of the dynamic one. Then the same table inside the nested VM

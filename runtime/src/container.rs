@@ -55,6 +55,12 @@ pub enum Error {
     NotCreated { id: String, status: &'static str },
     #[error("starting container {id}: its init is gone: {err}")]
     StartFifo { id: String, err: io::Error },
+    #[error("starting container {id}: {path} is {what}, not the fifo create made; nothing written to it")]
+    FifoReplaced {
+        id: String,
+        path: PathBuf,
+        what: &'static str,
+    },
     #[error("container {id} is not running")]
     NotRunning { id: String },
     #[error("cannot delete container {id} that is {status}: stop it first or use --force")]
@@ -596,8 +602,7 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
         err,
     };
     // O_NONBLOCK: if the init died there is no reader and we get ENXIO instead of hanging.
-    let fifo =
-        syscalls::open(&fifo_path, libc::O_WRONLY | libc::O_NONBLOCK, 0).map_err(fifo_err)?;
+    let fifo = open_exec_fifo(&fifo_path, libc::O_WRONLY, id)?;
     // poststart hooks must run after the workload is executed. The init's copy of the fifo is
     // close-on-exec and is the last writer once ours is closed, so a reader sees POLLHUP at its
     // exec. The kernel only reports that hangup to a reader opened before the last writer
@@ -605,11 +610,9 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
     let (fifo, exec_watch) = if st.poststart.is_empty() {
         (fifo, None)
     } else {
-        let watch =
-            syscalls::open(&fifo_path, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(fifo_err)?;
+        let watch = open_exec_fifo(&fifo_path, libc::O_RDONLY, id)?;
         drop(fifo);
-        let fifo =
-            syscalls::open(&fifo_path, libc::O_WRONLY | libc::O_NONBLOCK, 0).map_err(fifo_err)?;
+        let fifo = open_exec_fifo(&fifo_path, libc::O_WRONLY, id)?;
         (fifo, Some(watch))
     };
     syscalls::write_all_fd(fifo.as_fd(), b"0").map_err(fifo_err)?;
@@ -639,6 +642,37 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
         return Err(e.into());
     }
     Ok(())
+}
+
+/// Opens exec.fifo (non-blocking) for `start`, refusing whatever took its place: a symlink is
+/// not followed (the byte would go into the file it names), and a regular file or anything else
+/// that is not a fifo is refused (it would take the byte and report a start while the init
+/// still waits on the real fifo, unlinked, for ever).
+fn open_exec_fifo(path: &Path, access: i32, id: &str) -> Result<std::os::fd::OwnedFd, Error> {
+    let replaced = |what| Error::FifoReplaced {
+        id: id.to_string(),
+        path: path.to_path_buf(),
+        what,
+    };
+    let fd = match syscalls::open(path, access | libc::O_NONBLOCK | libc::O_NOFOLLOW, 0) {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(replaced("a symlink")),
+        Err(err) => {
+            return Err(Error::StartFifo {
+                id: id.to_string(),
+                err,
+            })
+        }
+    };
+    let st = syscalls::fstat(fd.as_fd()).map_err(|err| Error::StartFifo {
+        id: id.to_string(),
+        err,
+    })?;
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFIFO => Ok(fd),
+        libc::S_IFREG => Err(replaced("a regular file")),
+        _ => Err(replaced("neither a fifo nor a regular file")),
+    }
 }
 
 /// `state`: the OCI state JSON. Read without the lock, so it answers while another command

@@ -21,6 +21,9 @@ use std::collections::HashMap;
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
+/// The kernel's limit on a host or domain name (__NEW_UTS_LEN), in bytes.
+const UTS_NAME_MAX: usize = 64;
+
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     #[error("ociVersion {value:?} is not a version: the runtime-spec wants SemVer (MAJOR.MINOR.PATCH, e.g. 1.2.0)")]
@@ -51,6 +54,8 @@ pub enum PlanError {
     BadEnv { entry: String },
     #[error("hostname is set but the container has no UTS namespace of its own")]
     HostnameWithoutUts,
+    #[error("{field} is {len} bytes long; the kernel takes at most {UTS_NAME_MAX} (sethostname/setdomainname)")]
+    UtsNameTooLong { field: &'static str, len: usize },
     #[error("domainname is set but the container has no UTS namespace of its own")]
     DomainnameWithoutUts,
     #[error("rootfsPropagation {value:?} is not one of shared, slave, private, unbindable (r- forms too)")]
@@ -362,6 +367,19 @@ pub fn build(
     }
     if !namespaces.creates(Kind::User) && !(uid_maps.is_empty() && gid_maps.is_empty()) {
         return Err(UsernsError::MappingsWithoutNamespace.into());
+    }
+    // Checked here rather than left to sethostname's EINVAL inside the half-made container,
+    // which names neither the field nor the limit.
+    for (field, value) in [
+        ("hostname", spec.hostname()),
+        ("domainname", spec.domainname()),
+    ] {
+        if let Some(v) = value.as_deref().filter(|v| v.len() > UTS_NAME_MAX) {
+            return Err(PlanError::UtsNameTooLong {
+                field,
+                len: v.len(),
+            });
+        }
     }
     if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !namespaces.creates(Kind::Uts) {
         return Err(PlanError::HostnameWithoutUts);
