@@ -365,7 +365,9 @@ fn rootless_cgroup(mut cg: Cgroup, plan: &plan::Plan) -> Result<Option<Cgroup>, 
         }
         .into());
     }
-    logging::warn(&format!(
+    // Debug level, as runc's rootless cgroupfs manager does: engines (conmon) pass the
+    // runtime's stderr to the user, and a config without limits loses nothing here.
+    logging::debug(&format!(
         "rootless: no cgroup for this container: {} is not writable by uid {uid}; it runs in the caller's cgroup, without limits of its own",
         dir.display()
     ));
