@@ -14,7 +14,7 @@ BIN    := target/release/rampart
 STATIC := target/x86_64-unknown-linux-gnu/release/rampart
 EXAMPLE := build/example
 
-.PHONY: all build build-deps static install deps run test unit integration vm-test vendor-test bench clean
+.PHONY: all build build-deps static install deps run test unit integration vm-test vendor-test bench soak clean
 
 all: build
 
@@ -96,6 +96,11 @@ bench: deps build static
 	bench/run.sh --rampart $(CURDIR)/$(STATIC)
 	bench/rootless.sh --rampart $(CURDIR)/$(STATIC)
 	@if [ "$(BENCH_VM)" = 1 ]; then bench/vm.sh --rampart $(CURDIR)/$(STATIC); fi
+
+# 10,000 sequential runs of /bin/true; fails if the host's mounts, cgroups, fds or the state
+# root grew (minutes; not part of `make test`).
+soak: deps build
+	bench/soak.sh --rampart $(CURDIR)/$(BIN)
 
 clean:
 	$(CARGO) clean

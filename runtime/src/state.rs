@@ -212,6 +212,33 @@ fn open_dir(id: &str, path: &Path) -> Result<File, StateError> {
     })
 }
 
+/// A new directory (0700) in `root` under a private name (".create-<pid>-<n>"), opened and
+/// locked: nobody else knows of it, so the lock is taken at once.
+fn make_locked_private_dir(root: &Path) -> Result<(PathBuf, File), (PathBuf, io::Error)> {
+    let pid = std::process::id();
+    let mut attempt = 0u32;
+    let tmp = loop {
+        let tmp = root.join(format!(".create-{pid}-{attempt}"));
+        match std::fs::DirBuilder::new().mode(0o700).create(&tmp) {
+            Ok(()) => break tmp,
+            // Left by a create of an earlier process with this pid that was killed here.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 => attempt += 1,
+            Err(e) => return Err((tmp, e)),
+        }
+    };
+    let locked = File::open(&tmp).and_then(|f| {
+        if syscalls::try_flock_exclusive(f.as_fd())? {
+            Ok(f)
+        } else {
+            Err(io::Error::from(io::ErrorKind::WouldBlock))
+        }
+    });
+    locked.map(|f| (tmp.clone(), f)).map_err(|e| {
+        let _ = std::fs::remove_dir(&tmp);
+        (tmp, e)
+    })
+}
+
 /// Locks the directory at `path`. The wait is bounded by [`LOCK_WAIT`], and the caller's SIGINT
 /// or SIGTERM ends it with an error (blocked meanwhile, so they are taken here rather than
 /// killing the process with no word).
@@ -264,26 +291,36 @@ fn lock(id: &str, path: &Path) -> Result<File, StateError> {
 }
 
 impl ContainerDir {
-    /// Makes the directory for a new container; a second create of the same id fails here.
+    /// Makes the directory for a new container, already locked when it appears under the id's
+    /// name; a second create of the same id fails here.
+    ///
+    /// The directory is made under a private name, locked there, and only then moved to
+    /// `<root>/<id>` with RENAME_NOREPLACE. Made in place, it would be there unlocked and empty
+    /// for a moment: another command on the id (one that waited on the lock of a deleted
+    /// container of that id, then looked again) could lock it first and find no state.json:
+    /// `delete --force` removed it from under this create, others failed with a raw ENOENT.
+    /// The private name starts with '.', which no id may, so nothing looks it up.
     pub fn create(root: &Path, id: &str) -> Result<Self, StateError> {
         validate_id(id)?;
         ensure_root(root)?;
         let path = root.join(id);
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&path)
-            .map_err(|err| {
-                if err.kind() == io::ErrorKind::AlreadyExists {
-                    StateError::Exists { id: id.to_string() }
-                } else {
-                    StateError::Io {
-                        id: id.to_string(),
-                        path: path.clone(),
-                        err,
-                    }
-                }
-            })?;
-        let handle = lock(id, &path)?;
+        let io_err = |path: &Path, err| StateError::Io {
+            id: id.to_string(),
+            path: path.to_path_buf(),
+            err,
+        };
+        if path.exists() {
+            return Err(StateError::Exists { id: id.to_string() });
+        }
+        let (tmp, handle) = make_locked_private_dir(root).map_err(|(p, err)| io_err(&p, err))?;
+        if let Err(err) = syscalls::rename_noreplace(&tmp, &path) {
+            let _ = std::fs::remove_dir(&tmp);
+            return Err(if err.kind() == io::ErrorKind::AlreadyExists {
+                StateError::Exists { id: id.to_string() }
+            } else {
+                io_err(&path, err)
+            });
+        }
         Ok(ContainerDir {
             id: id.to_string(),
             path,

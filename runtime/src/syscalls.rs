@@ -864,6 +864,24 @@ pub fn read_fd(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// renameat2(RENAME_NOREPLACE): moves `from` to `to` only if nothing is at `to` (EEXIST
+/// otherwise), in one step; rename(2) would replace an empty directory there.
+pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    let (f, t) = (cstr(from)?, cstr(to)?);
+    // SAFETY: both are valid C strings for the duration of the call; integer flags.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            f.as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    check(r).map(|_| ())
+}
+
 /// Takes the exclusive flock of `fd` if it is free. Ok(false): another open file holds it.
 pub fn try_flock_exclusive(fd: BorrowedFd<'_>) -> io::Result<bool> {
     // SAFETY: flock on a descriptor the caller owns; LOCK_NB never sleeps.
