@@ -239,6 +239,35 @@ fn make_locked_private_dir(root: &Path) -> Result<(PathBuf, File), (PathBuf, io:
     })
 }
 
+/// Removes the private directories of creates that were killed before their rename (nothing
+/// else can: they are under no id, so `delete -f` never sees them). One counts as abandoned
+/// when nobody holds its lock and it is a minute old: a live create holds the lock from a
+/// moment after its mkdir until the rename, and the age covers that moment. Only an empty one
+/// goes (remove_dir), which is all a create leaves there before the rename.
+fn sweep_private_dirs(root: &Path, ours: &Path) {
+    let Ok(rd) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p == ours || !e.file_name().to_string_lossy().starts_with(".create-") {
+            continue;
+        }
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|a| a > Duration::from_secs(60)));
+        if !old {
+            continue;
+        }
+        if let Ok(f) = File::open(&p) {
+            if syscalls::try_flock_exclusive(f.as_fd()).unwrap_or(false) {
+                let _ = std::fs::remove_dir(&p);
+            }
+        }
+    }
+}
+
 /// Locks the directory at `path`. The wait is bounded by [`LOCK_WAIT`], and the caller's SIGINT
 /// or SIGTERM ends it with an error (blocked meanwhile, so they are taken here rather than
 /// killing the process with no word).
@@ -313,6 +342,7 @@ impl ContainerDir {
             return Err(StateError::Exists { id: id.to_string() });
         }
         let (tmp, handle) = make_locked_private_dir(root).map_err(|(p, err)| io_err(&p, err))?;
+        sweep_private_dirs(root, &tmp);
         if let Err(err) = syscalls::rename_noreplace(&tmp, &path) {
             let _ = std::fs::remove_dir(&tmp);
             return Err(if err.kind() == io::ErrorKind::AlreadyExists {
