@@ -143,7 +143,7 @@ pub struct Cgroup {
 }
 
 /// The v1 controllers libcgroups' manager drives, by their names in mountinfo.
-const V1_CONTROLLERS: [&str; 12] = [
+pub(crate) const V1_CONTROLLERS: [&str; 12] = [
     "cpu",
     "cpuacct",
     "cpuset",
@@ -353,7 +353,7 @@ fn remove_children(dir: &Path) {
 }
 
 /// One line of mountinfo, the fields used here.
-struct MountEntry {
+pub(crate) struct MountEntry {
     mount_point: String,
     fstype: String,
     super_opts: String,
@@ -368,21 +368,26 @@ fn mount_table() -> &'static [MountEntry] {
         let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
             return Vec::new();
         };
-        info.lines()
-            .filter_map(|line| {
-                let (left, right) = line.split_once(" - ")?;
-                let mount_point = left.split(' ').nth(4)?;
-                let mut r = right.split(' ');
-                let fstype = r.next()?;
-                let _source = r.next();
-                Some(MountEntry {
-                    mount_point: mount_point.to_string(),
-                    fstype: fstype.to_string(),
-                    super_opts: r.next().unwrap_or("").to_string(),
-                })
-            })
-            .collect()
+        parse_mountinfo(&info)
     })
+}
+
+/// The entries of a mountinfo text; lines without the fields used here are skipped.
+pub(crate) fn parse_mountinfo(info: &str) -> Vec<MountEntry> {
+    info.lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let mount_point = left.split(' ').nth(4)?;
+            let mut r = right.split(' ');
+            let fstype = r.next()?;
+            let _source = r.next();
+            Some(MountEntry {
+                mount_point: mount_point.to_string(),
+                fstype: fstype.to_string(),
+                super_opts: r.next().unwrap_or("").to_string(),
+            })
+        })
+        .collect()
 }
 
 /// The controllers of this process's v1 cgroups (/proc/self/cgroup), read once.
@@ -392,18 +397,28 @@ fn own_v1_controllers() -> &'static [String] {
         let Ok(text) = std::fs::read_to_string("/proc/self/cgroup") else {
             return Vec::new();
         };
-        text.lines()
-            .filter_map(|l| Some(l.split(':').nth(1)?.split(',').map(str::to_string)))
-            .flatten()
-            .filter(|c| !c.is_empty())
-            .collect()
+        parse_v1_controllers(&text)
     })
+}
+
+/// Every controller named in a /proc/PID/cgroup text ("ID:controllers:path" lines).
+pub(crate) fn parse_v1_controllers(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| Some(l.split(':').nth(1)?.split(',').map(str::to_string)))
+        .flatten()
+        .filter(|c| !c.is_empty())
+        .collect()
 }
 
 /// The mount point libcgroups' v1 manager uses for `controller`: the first cgroup mount whose
 /// directory is named after it (or after the usual co-mounts).
 fn v1_mount_point(controller: &str) -> Option<&'static str> {
-    mount_table()
+    v1_mount_point_in(mount_table(), controller)
+}
+
+/// `v1_mount_point` in the mount table `table`.
+pub(crate) fn v1_mount_point_in<'a>(table: &'a [MountEntry], controller: &str) -> Option<&'a str> {
+    table
         .iter()
         .filter(|m| m.fstype == "cgroup")
         .find(|m| mount_point_is_for(&m.mount_point, controller))
@@ -1198,8 +1213,13 @@ pub struct HierarchyMount {
 /// The hierarchies the host has mounted under /sys/fs/cgroup, read from mountinfo, so the
 /// container gets the same layout (each mounted read-only inside its cgroup namespace).
 pub fn container_mounts() -> Vec<HierarchyMount> {
+    hierarchies_in(mount_table())
+}
+
+/// The cgroup hierarchies mounted under /sys/fs/cgroup in `table`.
+pub(crate) fn hierarchies_in(table: &[MountEntry]) -> Vec<HierarchyMount> {
     let mut out = Vec::new();
-    for m in mount_table() {
+    for m in table {
         let (fstype, super_opts) = (m.fstype.as_str(), m.super_opts.as_str());
         let Some(rel) = m.mount_point.strip_prefix("/sys/fs/cgroup") else {
             continue;

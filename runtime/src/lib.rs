@@ -11,6 +11,7 @@
 //! - `hooks`: OCI hooks; `logging`: runc-compatible logs; `default_spec`: `rampart spec`.
 //! - `sealed_binary`: create, run and exec re-exec from a read-only clone or sealed memfd of the
 //!   runtime binary before any container process exists (CVE-2019-5736).
+//! - `fuzzing` (feature `fuzzing` only): entry points for the fuzz targets in `fuzz/`.
 //! - `syscalls`: the only place with raw syscalls (unsafe, each with a SAFETY note).
 
 pub mod apparmor;
@@ -24,6 +25,8 @@ pub mod devices;
 pub mod events;
 pub mod exec;
 pub mod features;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod hooks;
 pub mod identity;
 pub mod init;
