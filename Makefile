@@ -1,7 +1,8 @@
 # rampart — build, install, try and test.
 #   make run       install what is needed, build, make a busybox bundle with `rampart spec`, run it
 #   make test      the whole suite: unit tests, integration tests through the real binary,
-#                  the nested-VM tests (cgroup v2, AppArmor) and the vendor engines
+#                  the nested-VM tests (cgroup v2, AppArmor) and the vendor engines, then the
+#                  check that nothing was left on the host (tests/leftovers.sh)
 #   make vm-test   only the nested-VM tests
 #   make vendor-test  only the engines (containerd, podman, docker, rootless podman) through rampart and runc, and their diff
 #   make bench     rampart vs runc on the host and vs runc and crun in the nested VM, as tables
@@ -13,7 +14,7 @@ BIN    := target/release/rampart
 STATIC := target/x86_64-unknown-linux-gnu/release/rampart
 EXAMPLE := build/example
 
-.PHONY: all build build-deps static install deps run test unit integration vm-test vendor-test bench clean
+.PHONY: all build build-deps static crash-build install deps run test unit integration vm-test vendor-test bench soak clean
 
 all: build
 
@@ -66,8 +67,14 @@ unit: build-deps deps
 	$(CARGO) test --workspace --exclude rampart-integration
 
 # The static build too: the CVE-2019-5736 test attacks both builds.
-integration: deps build static
-	RAMPART_BIN=$(CURDIR)/$(BIN) RAMPART_STATIC_BIN=$(CURDIR)/$(STATIC) $(CARGO) test --release -p rampart-integration --no-fail-fast -- --test-threads=2
+# A test-only build with the crash points compiled in (own target dir: the release binary keeps
+# none of them), for integration/tests/crash_points.rs.
+CRASH := target/crash-points/release/rampart
+crash-build: build-deps
+	$(CARGO) build --release -p rampart-cli --features crash-points --target-dir target/crash-points
+
+integration: deps build static crash-build
+	RAMPART_BIN=$(CURDIR)/$(BIN) RAMPART_STATIC_BIN=$(CURDIR)/$(STATIC) RAMPART_CRASH_BIN=$(CURDIR)/$(CRASH) $(CARGO) test --release -p rampart-integration --no-fail-fast -- --test-threads=2
 
 vm-test: static
 	vm/vm-test.sh --rampart $(STATIC) --tests vm/tests
@@ -79,7 +86,13 @@ vendor-test: deps build
 	vendor-tests/run.sh --runtime /usr/sbin/runc
 	vendor-tests/diff.sh --a /usr/sbin/runc --b $(CURDIR)/$(BIN)
 
-test: unit integration vm-test vendor-test
+# The leftover check (tests/leftovers.sh) compares the host before the first test and after the
+# last: it runs also when a suite failed, and fails `make test` if anything was left behind.
+LEFTOVERS := build/leftovers.snapshot
+test:
+	@mkdir -p build && tests/leftovers.sh snapshot $(LEFTOVERS)
+	@rc=0; $(MAKE) --no-print-directory unit integration vm-test vendor-test || rc=1; \
+	tests/leftovers.sh check $(LEFTOVERS) || rc=1; exit $$rc
 
 # Measures the static release binary (what the VM runs and what the size target is about);
 # bench/run.sh also reports the size of the dynamic one. Then the same table inside the nested VM
@@ -89,6 +102,11 @@ bench: deps build static
 	bench/run.sh --rampart $(CURDIR)/$(STATIC)
 	bench/rootless.sh --rampart $(CURDIR)/$(STATIC)
 	@if [ "$(BENCH_VM)" = 1 ]; then bench/vm.sh --rampart $(CURDIR)/$(STATIC); fi
+
+# 10,000 sequential runs of /bin/true; fails if the host's mounts, cgroups, fds or the state
+# root grew (minutes; not part of `make test`).
+soak: deps build
+	bench/soak.sh --rampart $(CURDIR)/$(BIN)
 
 clean:
 	$(CARGO) clean

@@ -15,7 +15,7 @@ const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     "\ncommit: ",
     env!("RAMPART_COMMIT"),
-    "\nspec: 1.2.0"
+    "\nspec: 1.3.0"
 );
 
 #[derive(Parser)]

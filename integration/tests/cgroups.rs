@@ -650,3 +650,66 @@ fn exec_cgroup_puts_the_process_in_a_sub_cgroup() {
     assert!(left.is_empty(), "sub-cgroups left by delete: {left:?}");
     assert_nothing_left(&r, &b, &id);
 }
+
+/// memory.checkBeforeUpdate: an update whose limit is below what the container uses now is
+/// refused with the usage named, and the limit stays as it was.
+#[test]
+fn check_before_update_refuses_a_limit_below_usage() {
+    require_v1!();
+    let r = Root::new();
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "dd if=/dev/zero of=/dev/shm/fill bs=1M count=24 2>/dev/null; touch /dev/shm/done; sleep 1000",
+    ]);
+    set_resources(&mut b, "memory", json!({"limit": 256 << 20}));
+    let id = unique("cg-check");
+    run_detached(&r, &b, &id);
+    let cg = format!("rampart-{id}");
+    let pid = r.state(&id)["pid"].as_i64().unwrap();
+    assert!(wait_for_path(
+        Path::new(&format!("/proc/{pid}/root/dev/shm/done")),
+        20
+    ));
+    let f = b.path().join("res.json");
+    fs::write(
+        &f,
+        r#"{"memory": {"limit": 8388608, "swap": 8388608, "checkBeforeUpdate": true}}"#,
+    )
+    .unwrap();
+    let o = r.rampart(&[
+        OsStr::new("update"),
+        OsStr::new("--resources"),
+        f.as_os_str(),
+        OsStr::new(&id),
+    ]);
+    o.fails();
+    assert!(
+        o.stderr.contains("memory.limit 8388608 is below the")
+            && o.stderr.contains("checkBeforeUpdate is set"),
+        "{o:#?}"
+    );
+    assert_eq!(
+        read(&v1("memory", &cg).join("memory.limit_in_bytes")),
+        (256 << 20).to_string()
+    );
+    // Above the usage it goes through.
+    fs::write(
+        &f,
+        r#"{"memory": {"limit": 134217728, "checkBeforeUpdate": true}}"#,
+    )
+    .unwrap();
+    r.rampart(&[
+        OsStr::new("update"),
+        OsStr::new("--resources"),
+        f.as_os_str(),
+        OsStr::new(&id),
+    ])
+    .ok();
+    assert_eq!(
+        read(&v1("memory", &cg).join("memory.limit_in_bytes")),
+        "134217728"
+    );
+    delete(&r, &id);
+    assert_nothing_left(&r, &b, &id);
+}

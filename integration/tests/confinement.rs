@@ -370,3 +370,49 @@ fn user_namespace_with_mappings() {
     let host = fs::read_link("/proc/self/ns/user").unwrap();
     assert_ne!(lines[3][0], host.to_str().unwrap());
 }
+
+/// A config that joins another container's user namespace and makes its own pid namespace (a
+/// pod whose containers share one user namespace): the new pid namespace must belong to the
+/// joined user namespace, or /proc cannot be mounted, and the init must be that namespace's
+/// root, or every file it makes fails with EOVERFLOW.
+#[test]
+fn joining_a_user_namespace_with_a_new_pid_namespace() {
+    let r = Root::new();
+    let mut holder = sh("sleep 300");
+    let maps = |c: &mut serde_json::Value| {
+        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    };
+    holder.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
+        maps(c);
+    });
+    let holder_id = unique("userns-holder");
+    r.rampart(&[
+        "run",
+        "-d",
+        "--bundle",
+        holder.path().to_str().unwrap(),
+        &holder_id,
+    ])
+    .ok();
+    let pid = r.state(&holder_id)["pid"].as_i64().unwrap();
+    let mut b = sh("id -u; echo $$; readlink /proc/self/ns/user; readlink /proc/self/ns/pid");
+    b.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user", "path": format!("/proc/{pid}/ns/user")}));
+    });
+    let out = run_ok(&r, &b, &unique("userns-joiner"));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..2], ["0", "1"], "{out}");
+    let holder_ns = |k: &str| fs::read_link(format!("/proc/{pid}/ns/{k}")).unwrap();
+    assert_eq!(lines[2], holder_ns("user").to_str().unwrap(), "{out}");
+    assert_ne!(lines[3], holder_ns("pid").to_str().unwrap(), "{out}");
+    r.rampart(&["delete", "--force", &holder_id]).ok();
+    assert_nothing_left(&r, &holder, &holder_id);
+}

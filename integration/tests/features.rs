@@ -9,7 +9,7 @@ fn features_prints_the_runtime_spec_document() {
     o.ok();
     let v: Value = serde_json::from_str(&o.stdout).expect("features is JSON");
     assert_eq!(v["ociVersionMin"], "1.0.0");
-    assert_eq!(v["ociVersionMax"], "1.2.0");
+    assert_eq!(v["ociVersionMax"], "1.3.0");
     let strings = |p: &Value| -> Vec<String> {
         p.as_array()
             .unwrap_or_else(|| panic!("not an array: {p}"))

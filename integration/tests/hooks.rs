@@ -272,3 +272,39 @@ fn a_start_container_hook_without_env_gets_the_process_environment() {
         "{o:#?}"
     );
 }
+
+/// runtime-spec 1.3, lifecycle step 9: a failing poststart hook makes `start` fail and stops
+/// the container; the hooks after it do not run; `delete` then runs poststop and cleans up.
+#[test]
+fn a_failing_poststart_hook_fails_start_and_stops_the_container() {
+    let r = Root::new();
+    let mut b = Bundle::new(&["sleep", "300"]);
+    let log = b.path().join("log");
+    let host_hook = logging_hook(b.path(), &log);
+    b.edit(|c| {
+        c["hooks"] = json!({
+            "poststart": [
+                hook(&host_hook, "first"),
+                {"path": "/bin/sh", "args": ["sh", "-c", "exit 4"]},
+                hook(&host_hook, "never"),
+            ],
+            "poststop": [hook(&host_hook, "poststop")],
+        })
+    });
+    let id = unique("poststart-fail");
+    r.create(&b, &id).ok();
+    let pid = r.state(&id)["pid"].as_i64().unwrap() as i32;
+    let o = r.rampart(&["start", &id]);
+    o.fails();
+    assert!(o.stderr.contains("poststart"), "{o:?}");
+    assert!(o.stderr.contains("status 4"), "{o:?}");
+    assert!(
+        wait_pid_gone(pid, 10),
+        "the workload still runs after the failed start"
+    );
+    assert!(r.wait_status(&id, "stopped", 10), "{}", r.status(&id));
+    r.rampart(&["delete", &id]).ok();
+    let names: Vec<String> = read_log(&log).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["first", "poststop"]);
+    assert_nothing_left(&r, &b, &id);
+}

@@ -280,7 +280,7 @@ fn ridmap_reaches_submounts_and_idmap_does_not() {
     let sub = src.path().join("sub");
     let mut cmd = std::process::Command::new("unshare");
     cmd.args(["-m", "--propagation", "private", "sh", "-c"])
-        .arg(r#"mount -t tmpfs -o mode=755,uid=100000,gid=100000 idmap-sub "$1" && shift && exec "$@""#)
+        .arg(r#"mount -n -t tmpfs -o mode=755,uid=100000,gid=100000 idmap-sub "$1" && shift && exec "$@""#)
         .arg("sh")
         .arg(&sub)
         .arg(rampart_integration::rampart_bin())
@@ -321,7 +321,7 @@ fn a_mount_inside_an_idmapped_volume_does_not_reach_the_host() {
     fs::write(
         &hook,
         format!(
-            "#!/bin/sh\nmount -t tmpfs idmap-attack '{}' && echo MOUNTED >&2\n",
+            "#!/bin/sh\nmount -n -t tmpfs idmap-attack '{}' && echo MOUNTED >&2\n",
             target.display()
         ),
     )
@@ -341,7 +341,7 @@ fn a_mount_inside_an_idmapped_volume_does_not_reach_the_host() {
     // In the private namespace: make the source a shared mount, run the container, then look
     // for the hook's mount from there.
     let script = r#"src="$1"; shift
-mount --bind "$src" "$src" && mount --make-shared "$src" || exit 99
+mount -n --bind "$src" "$src" && mount -n --make-shared "$src" || exit 99
 "$@"; rc=$?
 grep -q idmap-attack /proc/self/mountinfo && echo REACHED-THE-HOST
 exit $rc"#;

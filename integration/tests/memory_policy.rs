@@ -85,6 +85,6 @@ fn features_lists_the_memory_policy_modes_and_flags() {
             .contains(&json!("MPOL_F_STATIC_NODES")),
         "{mp}"
     );
-    assert_eq!(f["linux"]["netDevices"]["enabled"], false);
-    assert_eq!(f["linux"]["intelRdt"]["enabled"], false);
+    assert_eq!(f["linux"]["netDevices"]["enabled"], true);
+    assert_eq!(f["linux"]["intelRdt"]["enabled"], true);
 }

@@ -44,6 +44,12 @@ use crate::logging;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {
+    #[error("linux.resources.memory.limit {limit} is below the {usage} bytes the container uses now ({path}), and checkBeforeUpdate is set")]
+    BelowUsage {
+        path: PathBuf,
+        usage: i64,
+        limit: i64,
+    },
     #[error("cgroup {path}: {what}: {err}")]
     Manager {
         path: PathBuf,
@@ -137,7 +143,7 @@ pub struct Cgroup {
 }
 
 /// The v1 controllers libcgroups' manager drives, by their names in mountinfo.
-const V1_CONTROLLERS: [&str; 12] = [
+pub(crate) const V1_CONTROLLERS: [&str; 12] = [
     "cpu",
     "cpuacct",
     "cpuset",
@@ -347,7 +353,7 @@ fn remove_children(dir: &Path) {
 }
 
 /// One line of mountinfo, the fields used here.
-struct MountEntry {
+pub(crate) struct MountEntry {
     mount_point: String,
     fstype: String,
     super_opts: String,
@@ -362,21 +368,26 @@ fn mount_table() -> &'static [MountEntry] {
         let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
             return Vec::new();
         };
-        info.lines()
-            .filter_map(|line| {
-                let (left, right) = line.split_once(" - ")?;
-                let mount_point = left.split(' ').nth(4)?;
-                let mut r = right.split(' ');
-                let fstype = r.next()?;
-                let _source = r.next();
-                Some(MountEntry {
-                    mount_point: mount_point.to_string(),
-                    fstype: fstype.to_string(),
-                    super_opts: r.next().unwrap_or("").to_string(),
-                })
-            })
-            .collect()
+        parse_mountinfo(&info)
     })
+}
+
+/// The entries of a mountinfo text; lines without the fields used here are skipped.
+pub(crate) fn parse_mountinfo(info: &str) -> Vec<MountEntry> {
+    info.lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let mount_point = left.split(' ').nth(4)?;
+            let mut r = right.split(' ');
+            let fstype = r.next()?;
+            let _source = r.next();
+            Some(MountEntry {
+                mount_point: mount_point.to_string(),
+                fstype: fstype.to_string(),
+                super_opts: r.next().unwrap_or("").to_string(),
+            })
+        })
+        .collect()
 }
 
 /// The controllers of this process's v1 cgroups (/proc/self/cgroup), read once.
@@ -386,18 +397,28 @@ fn own_v1_controllers() -> &'static [String] {
         let Ok(text) = std::fs::read_to_string("/proc/self/cgroup") else {
             return Vec::new();
         };
-        text.lines()
-            .filter_map(|l| Some(l.split(':').nth(1)?.split(',').map(str::to_string)))
-            .flatten()
-            .filter(|c| !c.is_empty())
-            .collect()
+        parse_v1_controllers(&text)
     })
+}
+
+/// Every controller named in a /proc/PID/cgroup text ("ID:controllers:path" lines).
+pub(crate) fn parse_v1_controllers(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| Some(l.split(':').nth(1)?.split(',').map(str::to_string)))
+        .flatten()
+        .filter(|c| !c.is_empty())
+        .collect()
 }
 
 /// The mount point libcgroups' v1 manager uses for `controller`: the first cgroup mount whose
 /// directory is named after it (or after the usual co-mounts).
 fn v1_mount_point(controller: &str) -> Option<&'static str> {
-    mount_table()
+    v1_mount_point_in(mount_table(), controller)
+}
+
+/// `v1_mount_point` in the mount table `table`.
+pub(crate) fn v1_mount_point_in<'a>(table: &'a [MountEntry], controller: &str) -> Option<&'a str> {
+    table
         .iter()
         .filter(|m| m.fstype == "cgroup")
         .find(|m| mount_point_is_for(&m.mount_point, controller))
@@ -931,6 +952,7 @@ impl Cgroup {
         if self.layout == Layout::V1 && r.unified().as_ref().is_some_and(|u| !u.is_empty()) {
             return Err(CgroupError::UnifiedOnV1);
         }
+        self.check_before_update(&r)?;
         let rdma = r.rdma().clone().filter(|m| !m.is_empty());
         if let (Some(rdma), Layout::V2) = (&rdma, self.layout) {
             // cgroup v2's rdma.max takes the same lines as v1; hand them over as a unified key.
@@ -1040,6 +1062,40 @@ impl Cgroup {
         };
         let text = std::fs::read_to_string(dir.join(file)).ok()?;
         flat_keyed(&text).get("oom_kill").copied()
+    }
+
+    /// memory.checkBeforeUpdate: a limit below what the cgroup uses now is refused, as cgroup
+    /// v1's kernel does by itself; on v2 the kernel would take it and OOM-kill instead.
+    fn check_before_update(&self, r: &LinuxResources) -> Result<(), CgroupError> {
+        let Some(m) = r
+            .memory()
+            .as_ref()
+            .filter(|m| m.check_before_update() == Some(true))
+        else {
+            return Ok(());
+        };
+        let Some(limit) = m.limit().filter(|l| *l > 0) else {
+            return Ok(());
+        };
+        let Some(dir) = self.memory_dir() else {
+            return Ok(());
+        };
+        let file = dir.join(match self.layout {
+            Layout::V1 => "memory.usage_in_bytes",
+            Layout::V2 => "memory.current",
+        });
+        // A cgroup not made yet uses nothing.
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            return Ok(());
+        };
+        match text.trim().parse::<i64>() {
+            Ok(usage) if usage > limit => Err(CgroupError::BelowUsage {
+                path: file,
+                usage,
+                limit,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The cgroup's directory of the memory controller (v1) or the unified hierarchy (v2).
@@ -1157,8 +1213,13 @@ pub struct HierarchyMount {
 /// The hierarchies the host has mounted under /sys/fs/cgroup, read from mountinfo, so the
 /// container gets the same layout (each mounted read-only inside its cgroup namespace).
 pub fn container_mounts() -> Vec<HierarchyMount> {
+    hierarchies_in(mount_table())
+}
+
+/// The cgroup hierarchies mounted under /sys/fs/cgroup in `table`.
+pub(crate) fn hierarchies_in(table: &[MountEntry]) -> Vec<HierarchyMount> {
     let mut out = Vec::new();
-    for m in mount_table() {
+    for m in table {
         let (fstype, super_opts) = (m.fstype.as_str(), m.super_opts.as_str());
         let Some(rel) = m.mount_point.strip_prefix("/sys/fs/cgroup") else {
             continue;

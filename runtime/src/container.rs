@@ -31,6 +31,12 @@ pub enum Error {
     #[error(transparent)]
     Namespace(#[from] namespaces::NamespaceError),
     #[error(transparent)]
+    NetDevice(#[from] crate::net_devices::NetDeviceError),
+    #[error(transparent)]
+    IntelRdt(#[from] crate::intel_rdt::IntelRdtError),
+    #[error("linux.netDevices: opening the container's network namespace {path}: {err}")]
+    NetNamespace { path: PathBuf, err: std::io::Error },
+    #[error(transparent)]
     Process(#[from] ProcessError),
     #[error(transparent)]
     Userns(#[from] UsernsError),
@@ -50,6 +56,12 @@ pub enum Error {
     NotCreated { id: String, status: &'static str },
     #[error("starting container {id}: its init is gone: {err}")]
     StartFifo { id: String, err: io::Error },
+    #[error("starting container {id}: {path} is {what}, not the fifo create made; nothing written to it")]
+    FifoReplaced {
+        id: String,
+        path: PathBuf,
+        what: &'static str,
+    },
     #[error("container {id} is not running")]
     NotRunning { id: String },
     #[error("cannot delete container {id} that is {status}: stop it first or use --force")]
@@ -138,6 +150,7 @@ fn create_in(
         dir: Some(dir),
         cgroup: None,
         pid: None,
+        intel_rdt: None,
     };
     let cgroup = match o.cgroup_driver {
         Driver::Disabled => None,
@@ -190,12 +203,24 @@ fn create_in(
         cgroup_made: made,
         own_ns: None,
         pid_ns_made: plan.namespaces.creates(Kind::Pid),
+        intel_rdt: match &plan.intel_rdt {
+            Some(p) => Some(crate::intel_rdt::place(
+                &crate::intel_rdt::resctrl_root()?,
+                p,
+                &o.id,
+            )?),
+            None => None,
+        },
     };
     // Written before the first change on the host (fifo, cgroup directories, the clone), with
     // what is about to be made: `delete -f` after this create is killed at any later point
     // finds all of it. Until the pid is filled in the container reads as stopped.
     dir.save(&state)?;
     crash_points::at("create:state-saved");
+    if let (Some(pl), Some(p)) = (&state.intel_rdt, &plan.intel_rdt) {
+        cleanup.intel_rdt = Some(pl.clone());
+        crate::intel_rdt::make(pl, p)?;
+    }
     let fifo_path = dir.fifo_path();
     nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o600)).map_err(
         |e| Error::Fifo {
@@ -263,6 +288,13 @@ fn create_in(
         userns::write_maps_as_caller(init.pid, &plan.uid_maps, &plan.gid_maps)?;
         crash_points::at("create:maps-written");
     }
+    // The devices belong in the container before its hooks run. Its network namespace exists
+    // now unless the init unshares it later (after joining a user namespace): then after `ready`.
+    let net_now = plan.namespaces.clone_flags() & libc::CLONE_NEWNET != 0
+        || !plan.namespaces.creates(Kind::Net);
+    if net_now {
+        move_net_devices(plan, init.pid)?;
+    }
     // libcgroups creates the directories when the first task is added, so resources come after
     // (an init cloned into its cgroup is there already).
     if let Some(cg) = &cgroup {
@@ -273,6 +305,9 @@ fn create_in(
         // Always, resources or not: the device rules must start from deny-all.
         cg.apply(&cgroups::resources_at_create(plan.resources.as_ref()))?;
         crash_points::at("create:cgroup-applied");
+    }
+    if let Some(pl) = &state.intel_rdt {
+        crate::intel_rdt::join(pl, init.pid)?;
     }
     if let Some(adj) = plan.process.oom_score_adj {
         std::fs::write(format!("/proc/{}/oom_score_adj", init.pid), adj.to_string())
@@ -285,6 +320,9 @@ fn create_in(
     crash_points::at("create:runtime-hooks-run");
     let seccomp_listener = init.go_and_wait_ready()?;
     crash_points::at("create:init-ready");
+    if !net_now {
+        move_net_devices(plan, init.pid)?;
+    }
     // From here, outside the container, so listenerPath resolves in the host's view.
     seccomp::send_to_agent(plan.seccomp.as_ref(), seccomp_listener, init.pid, &creating)?;
     // The init sent the master before `ready`; it waits in our end of the pair.
@@ -302,6 +340,22 @@ fn create_in(
         pid: init.pid,
         master,
     })
+}
+
+/// Moves `linux.netDevices` into the init's network namespace: the one it was cloned with or
+/// unshared, or the one the config joins by path.
+fn move_net_devices(plan: &plan::Plan, init_pid: i32) -> Result<(), Error> {
+    if plan.net_devices.is_empty() {
+        return Ok(());
+    }
+    let path = match plan.namespaces.join.iter().find(|(k, _)| *k == Kind::Net) {
+        Some((_, p)) => p.clone(),
+        None => PathBuf::from(format!("/proc/{init_pid}/ns/net")),
+    };
+    let ns = syscalls::open(&path, libc::O_RDONLY, 0)
+        .map_err(|err| Error::NetNamespace { path, err })?;
+    crate::net_devices::move_into(&plan.net_devices, ns.as_fd())?;
+    Ok(())
 }
 
 /// The cgroup of a rootless container, or None with a warning when the caller may not make or
@@ -327,7 +381,9 @@ fn rootless_cgroup(mut cg: Cgroup, plan: &plan::Plan) -> Result<Option<Cgroup>, 
         }
         .into());
     }
-    logging::warn(&format!(
+    // Debug level, as runc's rootless cgroupfs manager does: engines (conmon) pass the
+    // runtime's stderr to the user, and a config without limits loses nothing here.
+    logging::debug(&format!(
         "rootless: no cgroup for this container: {} is not writable by uid {uid}; it runs in the caller's cgroup, without limits of its own",
         dir.display()
     ));
@@ -490,6 +546,7 @@ struct Cleanup {
     /// (cgroup path, container id, the directories this create made; None: systemd's).
     cgroup: Option<(PathBuf, String, Option<Vec<PathBuf>>)>,
     pid: Option<i32>,
+    intel_rdt: Option<crate::intel_rdt::Placement>,
 }
 
 impl Cleanup {
@@ -497,6 +554,7 @@ impl Cleanup {
         self.dir = None;
         self.cgroup = None;
         self.pid = None;
+        self.intel_rdt = None;
     }
 }
 
@@ -515,6 +573,11 @@ impl Drop for Cleanup {
                 None => Cgroup::open(&path, &id, Driver::Cgroupfs).and_then(|cg| cg.remove()),
             };
             if let Err(e) = removed {
+                logging::warn(&e.to_string());
+            }
+        }
+        if let Some(pl) = self.intel_rdt.take() {
+            if let Err(e) = crate::intel_rdt::remove(&pl) {
                 logging::warn(&e.to_string());
             }
         }
@@ -557,8 +620,7 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
         err,
     };
     // O_NONBLOCK: if the init died there is no reader and we get ENXIO instead of hanging.
-    let fifo =
-        syscalls::open(&fifo_path, libc::O_WRONLY | libc::O_NONBLOCK, 0).map_err(fifo_err)?;
+    let fifo = open_exec_fifo(&fifo_path, libc::O_WRONLY, id)?;
     crash_points::at("start:fifo-opened");
     // poststart hooks must run after the workload is executed. The init's copy of the fifo is
     // close-on-exec and is the last writer once ours is closed, so a reader sees POLLHUP at its
@@ -567,11 +629,9 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
     let (fifo, exec_watch) = if st.poststart.is_empty() {
         (fifo, None)
     } else {
-        let watch =
-            syscalls::open(&fifo_path, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(fifo_err)?;
+        let watch = open_exec_fifo(&fifo_path, libc::O_RDONLY, id)?;
         drop(fifo);
-        let fifo =
-            syscalls::open(&fifo_path, libc::O_WRONLY | libc::O_NONBLOCK, 0).map_err(fifo_err)?;
+        let fifo = open_exec_fifo(&fifo_path, libc::O_WRONLY, id)?;
         (fifo, Some(watch))
     };
     syscalls::write_all_fd(fifo.as_fd(), b"0").map_err(fifo_err)?;
@@ -594,22 +654,79 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
             ));
         }
     }
-    // The runtime spec: a failing poststart hook is logged, the lifecycle goes on.
+    // runtime-spec 1.3 (as runc always did): a failing poststart hook is an error that stops
+    // the container; the hooks after it do not run, and `delete` goes on from there.
     let running = st.hook_json(Status::Running);
-    for h in &st.poststart {
-        if let Err(e) = hooks::run("poststart", std::slice::from_ref(h), &running) {
-            logging::warn(&e.to_string());
+    if let Err(e) = hooks::run("poststart", &st.poststart, &running) {
+        for fd in own_processes(&st) {
+            let _ = syscalls::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
         }
+        return Err(e.into());
     }
     crash_points::at("start:poststart-hooks-run");
     Ok(())
+}
+
+/// Opens exec.fifo (non-blocking) for `start`, refusing whatever took its place: a symlink is
+/// not followed (the byte would go into the file it names), and a regular file or anything else
+/// that is not a fifo is refused (it would take the byte and report a start while the init
+/// still waits on the real fifo, unlinked, for ever).
+fn open_exec_fifo(path: &Path, access: i32, id: &str) -> Result<std::os::fd::OwnedFd, Error> {
+    let replaced = |what| Error::FifoReplaced {
+        id: id.to_string(),
+        path: path.to_path_buf(),
+        what,
+    };
+    let fd = match syscalls::open(path, access | libc::O_NONBLOCK | libc::O_NOFOLLOW, 0) {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(replaced("a symlink")),
+        Err(err) => {
+            return Err(Error::StartFifo {
+                id: id.to_string(),
+                err,
+            })
+        }
+    };
+    let st = syscalls::fstat(fd.as_fd()).map_err(|err| Error::StartFifo {
+        id: id.to_string(),
+        err,
+    })?;
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFIFO => Ok(fd),
+        libc::S_IFREG => Err(replaced("a regular file")),
+        _ => Err(replaced("neither a fifo nor a regular file")),
+    }
 }
 
 /// `state`: the OCI state JSON. Read without the lock, so it answers while another command
 /// works on the container.
 pub fn state(root: &Path, id: &str) -> Result<serde_json::Value, Error> {
     let dir = ContainerDir::peek(root, id)?;
-    let st = dir.load()?;
+    let st = match dir.load() {
+        Ok(st) => st,
+        // The directory without state.json: a create killed before its first save, or one
+        // still making it. Shown (creating while its lock is held, stopped otherwise) so that
+        // engines see it until `delete -f` removes it, as runc shows a stopped container.
+        Err(StateError::NotFound { .. }) if dir.path.is_dir() => {
+            let status = if dir.busy() {
+                Status::Creating
+            } else {
+                Status::Stopped
+            };
+            return Ok(serde_json::json!({
+                "ociVersion": crate::OCI_VERSION,
+                "id": id,
+                "pid": 0,
+                "status": status.as_str(),
+                "bundle": "",
+                "rootfs": "",
+                "created": "",
+                "owner": "",
+                "annotations": {},
+            }));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let status = status_of(&dir, &st);
     Ok(st.oci_json(status))
 }
@@ -773,6 +890,9 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
         (None, _) => {}
     }
     crash_points::at("delete:cgroup-removed");
+    if let Some(pl) = &st.intel_rdt {
+        crate::intel_rdt::remove(pl)?;
+    }
     let stopped = st.hook_json(Status::Stopped);
     for h in &st.poststop {
         if let Err(e) = hooks::run("poststop", std::slice::from_ref(h), &stopped) {

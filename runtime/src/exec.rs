@@ -50,6 +50,8 @@ pub enum ExecError {
     #[error(transparent)]
     State(#[from] StateError),
     #[error(transparent)]
+    IntelRdt(#[from] crate::intel_rdt::IntelRdtError),
+    #[error(transparent)]
     Spec(#[from] SpecError),
     #[error(transparent)]
     Plan(#[from] PlanError),
@@ -334,6 +336,9 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
         cg.add(pid)?;
         cg.move_to(pid, &sub_dirs)?;
         crash_points::at("exec:cgroup-joined");
+    }
+    if let Some(pl) = &st.intel_rdt {
+        crate::intel_rdt::join(pl, pid)?;
     }
     if let Some(adj) = plan.process.oom_score_adj {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())

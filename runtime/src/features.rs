@@ -187,13 +187,13 @@ pub fn document() -> Value {
             // process.landlock accepts and what this kernel enforces.
             "landlock": crate::landlock::features(),
             "selinux": {"enabled": false},
-            "intelRdt": {"enabled": false},
+            "intelRdt": {"enabled": true, "schemata": true, "monitoring": true},
             "memoryPolicy": {
                 "modes": ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
                           "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
                 "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
             },
-            "netDevices": {"enabled": false},
+            "netDevices": {"enabled": true},
             "mountExtensions": {"idmap": {"enabled": idmap_supported()}}
         },
         "annotations": {

@@ -197,6 +197,17 @@ fn setup(
             err,
         })?;
     }
+    if plan.namespaces.has(Kind::User) && !plan.namespaces.creates(Kind::User) {
+        // Joining leaves our ids as they were, the host's root, which the joined namespace
+        // does not map: files we made would fail with EOVERFLOW. Become its root where it maps
+        // one; where it does not, the identity step sets process.user later.
+        // SAFETY: plain syscalls.
+        unsafe {
+            if libc::setresgid(0, 0, 0) == 0 {
+                libc::setresuid(0, 0, 0);
+            }
+        }
+    }
     // Still on the host's /proc: the mount namespace is a copy of the host's until the rootfs.
     identity::learn_setgroups_policy();
     namespaces::unshare(plan.namespaces.unshare_flags())?;

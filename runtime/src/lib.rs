@@ -13,6 +13,7 @@
 //!   runtime binary before any container process exists (CVE-2019-5736).
 //! - `crash_points`: named places between lifecycle steps where a test build (feature
 //!   `crash-points`) SIGKILLs the runtime; nothing in a normal build.
+//! - `fuzzing` (feature `fuzzing` only): entry points for the fuzz targets in `fuzz/`.
 //! - `syscalls`: the only place with raw syscalls (unsafe, each with a SAFETY note).
 
 pub mod apparmor;
@@ -27,15 +28,19 @@ pub mod devices;
 pub mod events;
 pub mod exec;
 pub mod features;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod hooks;
 pub mod identity;
 pub mod init;
+pub mod intel_rdt;
 pub mod landlock;
 pub mod logging;
 pub mod masked_paths;
 pub mod memory_policy;
 pub mod mounts;
 pub mod namespaces;
+pub mod net_devices;
 pub mod paths;
 pub mod plan;
 pub mod process;
@@ -51,5 +56,7 @@ pub mod syscalls;
 pub mod sysctl;
 pub mod userns;
 
-/// The OCI runtime spec version rampart implements.
-pub const OCI_VERSION: &str = "1.2.0";
+/// The newest runtime-spec version whose every Linux field rampart honours or, where the host
+/// cannot apply it, refuses as that version says (README, "Runtime-spec fidelity"). Its rules
+/// are followed where versions differ: a failing poststart hook is an error (1.3).
+pub const OCI_VERSION: &str = "1.3.0";

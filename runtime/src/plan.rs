@@ -21,6 +21,9 @@ use std::collections::HashMap;
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
+/// The kernel's limit on a host or domain name (__NEW_UTS_LEN), in bytes.
+const UTS_NAME_MAX: usize = 64;
+
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     #[error("ociVersion {value:?} is not a version: the runtime-spec wants SemVer (MAJOR.MINOR.PATCH, e.g. 1.2.0)")]
@@ -31,8 +34,6 @@ pub enum PlanError {
     Unsupported { field: &'static str },
     #[error("linux.personality.flags {flags:?}: the runtime-spec defines no personality flags")]
     PersonalityFlags { flags: Vec<String> },
-    #[error("linux.intelRdt: this host has no resctrl filesystem mounted at /sys/fs/resctrl, so the cache and memory-bandwidth allocation cannot be applied")]
-    NoResctrl,
     #[error("config has no process section")]
     NoProcess,
     #[error("config has no root section")]
@@ -53,6 +54,8 @@ pub enum PlanError {
     BadEnv { entry: String },
     #[error("hostname is set but the container has no UTS namespace of its own")]
     HostnameWithoutUts,
+    #[error("{field} is {len} bytes long; the kernel takes at most {UTS_NAME_MAX} (sethostname/setdomainname)")]
+    UtsNameTooLong { field: &'static str, len: usize },
     #[error("domainname is set but the container has no UTS namespace of its own")]
     DomainnameWithoutUts,
     #[error("rootfsPropagation {value:?} is not one of shared, slave, private, unbindable (r- forms too)")]
@@ -99,6 +102,10 @@ pub enum PlanError {
     Scheduling(#[from] crate::scheduling::SchedulingError),
     #[error(transparent)]
     MemoryPolicy(#[from] crate::memory_policy::MemoryPolicyError),
+    #[error(transparent)]
+    NetDevice(#[from] crate::net_devices::NetDeviceError),
+    #[error(transparent)]
+    IntelRdt(#[from] crate::intel_rdt::IntelRdtError),
 }
 
 /// What the workload process is: shared by the init and, later, by exec.
@@ -246,6 +253,10 @@ pub struct Plan {
     pub memory_policy: Option<crate::memory_policy::MemoryPolicyPlan>,
     /// linux.personality as the personality(2) argument (PER_LINUX 0 or PER_LINUX32 8).
     pub personality: Option<libc::c_ulong>,
+    /// linux.netDevices: host links moved into the container's network namespace at create.
+    pub net_devices: Vec<crate::net_devices::NetDevicePlan>,
+    /// linux.intelRdt: the resctrl group's schemata and monitoring.
+    pub intel_rdt: Option<crate::intel_rdt::IntelRdtPlan>,
 }
 
 impl Plan {
@@ -320,14 +331,11 @@ pub fn build(
         return Err(PlanError::RootfsNotDir { path: rootfs });
     }
 
-    if linux.intel_rdt().is_some() {
-        // The runtime-spec: "if resctrl is not mounted, the runtime MUST generate an error".
-        if !Path::new("/sys/fs/resctrl/schemata").exists() {
-            return Err(PlanError::NoResctrl);
-        }
-        return Err(PlanError::Unsupported {
-            field: "linux.intelRdt",
-        });
+    let intel_rdt = crate::intel_rdt::plan(linux.intel_rdt().as_ref())?;
+    if intel_rdt.is_some() {
+        // The runtime-spec: "if resctrl is not mounted, the runtime MUST generate an error";
+        // here, before anything is made.
+        crate::intel_rdt::resctrl_root()?;
     }
     let personality = match linux.personality() {
         None => None,
@@ -342,15 +350,8 @@ pub fn build(
             oci_spec::runtime::LinuxPersonalityDomain::PerLinux32 => 0x0008,
         }),
     };
-    for (field, set) in [(
-        "linux.netDevices",
-        linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()),
-    )] {
-        if set {
-            return Err(PlanError::Unsupported { field });
-        }
-    }
     let namespaces = namespaces::plan(linux.namespaces().as_deref().unwrap_or(&[]))?;
+    let net_devices = crate::net_devices::plan(linux.net_devices().as_ref(), &namespaces)?;
     let uid_maps = userns::plan(
         "uidMappings",
         linux.uid_mappings().as_deref().unwrap_or(&[]),
@@ -366,6 +367,19 @@ pub fn build(
     }
     if !namespaces.creates(Kind::User) && !(uid_maps.is_empty() && gid_maps.is_empty()) {
         return Err(UsernsError::MappingsWithoutNamespace.into());
+    }
+    // Checked here rather than left to sethostname's EINVAL inside the half-made container,
+    // which names neither the field nor the limit.
+    for (field, value) in [
+        ("hostname", spec.hostname()),
+        ("domainname", spec.domainname()),
+    ] {
+        if let Some(v) = value.as_deref().filter(|v| v.len() > UTS_NAME_MAX) {
+            return Err(PlanError::UtsNameTooLong {
+                field,
+                len: v.len(),
+            });
+        }
     }
     if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !namespaces.creates(Kind::Uts) {
         return Err(PlanError::HostnameWithoutUts);
@@ -505,6 +519,8 @@ pub fn build(
         landlock,
         personality,
         memory_policy: crate::memory_policy::plan(linux.memory_policy().as_ref())?,
+        net_devices,
+        intel_rdt,
     })
 }
 

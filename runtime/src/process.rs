@@ -64,8 +64,14 @@ pub fn spawn_init(
     let user_join = ctx.joins.iter().find(|(k, _, _)| *k == Kind::User);
     if let (Some((_, _, pid_ns)), Some((_, _, user_ns))) = (pid_join, user_join) {
         if crate::userns::caller_is_unprivileged() {
-            return spawn_through_joiner(plan, ctx, parent, child, user_ns, pid_ns);
+            return spawn_through_joiner(plan, ctx, parent, child, user_ns, Some(pid_ns));
         }
+    }
+    // A new pid namespace belongs to the user namespace of the process that makes it, and only
+    // from that user namespace can the container mount its /proc: with a joined user namespace
+    // the pid namespace is made by a joiner that entered it first.
+    if let (Some((_, _, user_ns)), true) = (user_join, plan.namespaces.creates(Kind::Pid)) {
+        return spawn_through_joiner(plan, ctx, parent, child, user_ns, None);
     }
     let own_pid_ns = match pid_join {
         Some((_, _, fd)) => {
@@ -131,20 +137,22 @@ pub fn spawn_init(
     })
 }
 
-/// The init of a config that joins both a user and a pid namespace, made by an unprivileged
-/// runtime. Joining a pid namespace takes CAP_SYS_ADMIN in the caller's own user namespace as
-/// well as in the one owning it, so the runtime cannot do it in place as root does (and a joined
-/// user namespace cannot be left again). A short-lived joiner is forked instead: it enters the
-/// user namespace, then the pid namespace, and clones the init with CLONE_PARENT so that the
-/// init is still the runtime's child; it reports the pid (or why it failed) and exits. The init
-/// finds itself in the user namespace already and skips that join.
+/// The init of a config that joins a user namespace and either joins a pid namespace as an
+/// unprivileged runtime or makes a new one. Joining a pid namespace takes CAP_SYS_ADMIN in the
+/// caller's own user namespace as well as in the one owning it, so the runtime cannot do it in
+/// place as root does (and a joined user namespace cannot be left again); a new pid namespace
+/// must be made from inside the joined user namespace to belong to it. A short-lived joiner is
+/// forked instead: it enters the user namespace, then the pid namespace if one is joined, and
+/// clones the init (CLONE_NEWPID among its flags when one is made) with CLONE_PARENT so that
+/// the init is still the runtime's child; it reports the pid (or why it failed) and exits. The
+/// init finds itself in the user namespace already and skips that join.
 fn spawn_through_joiner(
     plan: &Plan,
     ctx: &InitContext,
     parent: OwnedFd,
     child: OwnedFd,
     user_ns: &OwnedFd,
-    pid_ns: &OwnedFd,
+    pid_ns: Option<&OwnedFd>,
 ) -> Result<InitHandle, ProcessError> {
     let (ours, joiners) = syscalls::seqpacket_pair().map_err(ProcessError::Socketpair)?;
     let flags = plan.namespaces.clone_flags() as u64;
@@ -158,7 +166,7 @@ fn spawn_through_joiner(
         if let Err(e) = syscalls::setns(user_ns.as_fd(), libc::CLONE_NEWUSER) {
             fail("joining the user namespace before the pid namespace", e);
         }
-        if let Err(e) = syscalls::setns(pid_ns.as_fd(), libc::CLONE_NEWPID) {
+        if let Some(Err(e)) = pid_ns.map(|ns| syscalls::setns(ns.as_fd(), libc::CLONE_NEWPID)) {
             fail("joining the pid namespace before clone", e);
         }
         match syscalls::clone_fork(flags | libc::CLONE_PARENT as u64) {

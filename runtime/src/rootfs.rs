@@ -237,7 +237,7 @@ fn mount_cgroupfs(
 /// The path of our cgroup in hierarchy `h`, from the text of /proc/self/cgroup
 /// ("ID:controllers:path" lines; "0::path" for cgroup2). A v1 line matches when each of its
 /// controllers ("cpu,cpuacct", "name=systemd") is among the hierarchy's mount options.
-fn own_cgroup_path(proc_self_cgroup: &str, h: &HierarchyMount) -> Option<String> {
+pub(crate) fn own_cgroup_path(proc_self_cgroup: &str, h: &HierarchyMount) -> Option<String> {
     let opts: Vec<String> = h
         .options
         .iter()

@@ -112,6 +112,9 @@ pub struct State {
     /// container): without a cgroup, every process in that namespace is the container's.
     #[serde(default)]
     pub pid_ns_made: bool,
+    /// The resctrl group of linux.intelRdt, with the directories this create made.
+    #[serde(default)]
+    pub intel_rdt: Option<crate::intel_rdt::Placement>,
 }
 
 impl State {
@@ -209,6 +212,62 @@ fn open_dir(id: &str, path: &Path) -> Result<File, StateError> {
     })
 }
 
+/// A new directory (0700) in `root` under a private name (".create-<pid>-<n>"), opened and
+/// locked: nobody else knows of it, so the lock is taken at once.
+fn make_locked_private_dir(root: &Path) -> Result<(PathBuf, File), (PathBuf, io::Error)> {
+    let pid = std::process::id();
+    let mut attempt = 0u32;
+    let tmp = loop {
+        let tmp = root.join(format!(".create-{pid}-{attempt}"));
+        match std::fs::DirBuilder::new().mode(0o700).create(&tmp) {
+            Ok(()) => break tmp,
+            // Left by a create of an earlier process with this pid that was killed here.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 => attempt += 1,
+            Err(e) => return Err((tmp, e)),
+        }
+    };
+    let locked = File::open(&tmp).and_then(|f| {
+        if syscalls::try_flock_exclusive(f.as_fd())? {
+            Ok(f)
+        } else {
+            Err(io::Error::from(io::ErrorKind::WouldBlock))
+        }
+    });
+    locked.map(|f| (tmp.clone(), f)).map_err(|e| {
+        let _ = std::fs::remove_dir(&tmp);
+        (tmp, e)
+    })
+}
+
+/// Removes the private directories of creates that were killed before their rename (nothing
+/// else can: they are under no id, so `delete -f` never sees them). One counts as abandoned
+/// when nobody holds its lock and it is a minute old: a live create holds the lock from a
+/// moment after its mkdir until the rename, and the age covers that moment. Only an empty one
+/// goes (remove_dir), which is all a create leaves there before the rename.
+fn sweep_private_dirs(root: &Path, ours: &Path) {
+    let Ok(rd) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p == ours || !e.file_name().to_string_lossy().starts_with(".create-") {
+            continue;
+        }
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|a| a > Duration::from_secs(60)));
+        if !old {
+            continue;
+        }
+        if let Ok(f) = File::open(&p) {
+            if syscalls::try_flock_exclusive(f.as_fd()).unwrap_or(false) {
+                let _ = std::fs::remove_dir(&p);
+            }
+        }
+    }
+}
+
 /// Locks the directory at `path`. The wait is bounded by [`LOCK_WAIT`], and the caller's SIGINT
 /// or SIGTERM ends it with an error (blocked meanwhile, so they are taken here rather than
 /// killing the process with no word).
@@ -261,26 +320,37 @@ fn lock(id: &str, path: &Path) -> Result<File, StateError> {
 }
 
 impl ContainerDir {
-    /// Makes the directory for a new container; a second create of the same id fails here.
+    /// Makes the directory for a new container, already locked when it appears under the id's
+    /// name; a second create of the same id fails here.
+    ///
+    /// The directory is made under a private name, locked there, and only then moved to
+    /// `<root>/<id>` with RENAME_NOREPLACE. Made in place, it would be there unlocked and empty
+    /// for a moment: another command on the id (one that waited on the lock of a deleted
+    /// container of that id, then looked again) could lock it first and find no state.json:
+    /// `delete --force` removed it from under this create, others failed with a raw ENOENT.
+    /// The private name starts with '.', which no id may, so nothing looks it up.
     pub fn create(root: &Path, id: &str) -> Result<Self, StateError> {
         validate_id(id)?;
         ensure_root(root)?;
         let path = root.join(id);
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&path)
-            .map_err(|err| {
-                if err.kind() == io::ErrorKind::AlreadyExists {
-                    StateError::Exists { id: id.to_string() }
-                } else {
-                    StateError::Io {
-                        id: id.to_string(),
-                        path: path.clone(),
-                        err,
-                    }
-                }
-            })?;
-        let handle = lock(id, &path)?;
+        let io_err = |path: &Path, err| StateError::Io {
+            id: id.to_string(),
+            path: path.to_path_buf(),
+            err,
+        };
+        if path.exists() {
+            return Err(StateError::Exists { id: id.to_string() });
+        }
+        let (tmp, handle) = make_locked_private_dir(root).map_err(|(p, err)| io_err(&p, err))?;
+        sweep_private_dirs(root, &tmp);
+        if let Err(err) = syscalls::rename_noreplace(&tmp, &path) {
+            let _ = std::fs::remove_dir(&tmp);
+            return Err(if err.kind() == io::ErrorKind::AlreadyExists {
+                StateError::Exists { id: id.to_string() }
+            } else {
+                io_err(&path, err)
+            });
+        }
         Ok(ContainerDir {
             id: id.to_string(),
             path,
@@ -317,6 +387,23 @@ impl ContainerDir {
             handle,
             locked: false,
         })
+    }
+
+    /// Whether another command holds this directory's lock now (a peeked directory's own
+    /// handle is unlocked, so trying it tells; the trial lock is dropped at once).
+    pub fn busy(&self) -> bool {
+        if self.locked {
+            return false;
+        }
+        match syscalls::try_flock_exclusive(self.handle.as_fd()) {
+            Ok(true) => {
+                // Got it for the trial: let go at once so no holder-to-be waits on a reader.
+                let _ = syscalls::flock_unlock(self.handle.as_fd());
+                false
+            }
+            Ok(false) => true,
+            Err(_) => false,
+        }
     }
 
     /// The descriptor holding the lock. A forked init inherits it and must close it, or the
@@ -435,8 +522,12 @@ pub fn list_ids(root: &Path) -> Result<Vec<String>, StateError> {
     };
     let mut ids: Vec<String> = rd
         .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("state.json").exists())
+        // A directory without state.json yet is a create killed (or still working) before its
+        // first save: listed, so that it shows until `delete -f` removes it. The private names
+        // of creates in progress start with '.', which no id does.
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| validate_id(name).is_ok())
         .collect();
     ids.sort();
     Ok(ids)

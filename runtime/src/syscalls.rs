@@ -864,6 +864,31 @@ pub fn read_fd(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// renameat2(RENAME_NOREPLACE): moves `from` to `to` only if nothing is at `to` (EEXIST
+/// otherwise), in one step; rename(2) would replace an empty directory there.
+pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    let (f, t) = (cstr(from)?, cstr(to)?);
+    // SAFETY: both are valid C strings for the duration of the call; integer flags.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            f.as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    check(r).map(|_| ())
+}
+
+/// Drops the flock this open file holds on `fd`.
+pub fn flock_unlock(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: plain syscall on a descriptor we hold.
+    let r = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_UN) };
+    check(r as libc::c_long).map(|_| ())
+}
+
 /// Takes the exclusive flock of `fd` if it is free. Ok(false): another open file holds it.
 pub fn try_flock_exclusive(fd: BorrowedFd<'_>) -> io::Result<bool> {
     // SAFETY: flock on a descriptor the caller owns; LOCK_NB never sleeps.
@@ -1076,5 +1101,54 @@ mod tests {
         let v2_line = cg.lines().find_map(|l| l.strip_prefix("0::"));
         assert_eq!(v2_line, Some(format!("/{name}").as_str()), "{cg}");
         assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    }
+}
+
+// ---- rtnetlink -----------------------------------------------------------------------------
+
+/// A NETLINK_ROUTE socket in the calling thread's network namespace (a socket stays in the
+/// namespace it was made in, whatever the thread does later).
+pub fn netlink_route_socket() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall; the descriptor is owned by the caller.
+    let r = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        )
+    };
+    owned(r as libc::c_long)
+}
+
+/// Sends one datagram; on an unconnected netlink socket it goes to the kernel.
+pub fn send(sock: BorrowedFd<'_>, data: &[u8]) -> io::Result<()> {
+    // SAFETY: pointer and length describe `data`.
+    let r = unsafe {
+        libc::send(
+            sock.as_raw_fd(),
+            data.as_ptr() as *const libc::c_void,
+            data.len(),
+            libc::MSG_NOSIGNAL,
+        )
+    };
+    check(r as libc::c_long).map(|_| ())
+}
+
+/// Receives one datagram into `buf`; returns its length.
+pub fn recv(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: pointer and length describe `buf`, which we own mutably.
+        let r = unsafe {
+            libc::recv(
+                sock.as_raw_fd(),
+                buf.as_mut_ptr() as *mut libc::c_void,
+                buf.len(),
+                0,
+            )
+        };
+        match check(r as libc::c_long) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r.map(|n| n as usize),
+        }
     }
 }

@@ -1,6 +1,7 @@
 # Docker (Debian's docker.io 20.10): dockerd with private data/exec roots and socket; it starts
 # its own containerd (under the exec root) and that containerd's runc v2 shim runs the runtime
-# registered with --add-runtime vt=PATH.
+# registered with --add-runtime vt=PATH. dockerd and all it starts run in a mount namespace of
+# their own where /run is an overlay (lib/common.sh, private_ns_start); the CLI stays on the host.
 
 docker_packages() { echo docker.io containerd; }
 
@@ -10,9 +11,15 @@ docker_setup() {
     # Our own daemon.json, so /etc/docker/daemon.json is not read; the key path keeps dockerd
     # 20.10 from writing /etc/docker/key.json.
     printf '{"deprecated-key-path": "%s"}\n' "$D/key.json" > "$D/daemon.json"
+    # dockerd 20.10 makes /run/docker/plugins (its plugins' exec root, fixed in its code) and its
+    # containerd's shims /run/containerd/s: both land in $D/ns/upper, /run being an overlay in
+    # dockerd's own mount namespace (private_ns_start).
+    private_ns_start "$D/ns" /run || return 1
+    DOCKER_NS_PID=$VT_NS_PID
+    on_exit docker_ns_teardown
     # --cgroup-parent: container cgroups go under /<run id>-docker in every hierarchy,
     # which teardown can find and remove.
-    dockerd --config-file "$D/daemon.json" --data-root "$D/data" --exec-root "$D/exec" \
+    nsenter --mount="/proc/$DOCKER_NS_PID/ns/mnt" -- dockerd --config-file "$D/daemon.json" --data-root "$D/data" --exec-root "$D/exec" \
         --pidfile "$D/docker.pid" -H "unix://$D/docker.sock" \
         --iptables=false --ip-forward=false --ip-masq=false --bridge=none --userland-proxy=false \
         --cgroup-parent "/$VT_RUN_ID-docker" --add-runtime "vt=$VT_RUNTIME" \
@@ -46,4 +53,10 @@ docker_teardown() {
     kill_pids_mentioning "$D/"           # containerd and shims started for dockerd
     unmount_under "$D"
     DOCKERD_PID=
+}
+# After docker_teardown (registered first, so run last): the namespace dies with its holder.
+docker_ns_teardown() {
+    [ -n "${DOCKER_NS_PID:-}" ] || return 0
+    stop_pid "$DOCKER_NS_PID" 0
+    DOCKER_NS_PID=
 }

@@ -41,6 +41,7 @@ podman_rootless_setup() {
 [containers]
 netns = "none"
 [network]
+network_backend = "cni"
 network_config_dir = "$PU/net"
 [engine]
 cgroup_manager = "cgroupfs"

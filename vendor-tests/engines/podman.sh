@@ -1,6 +1,8 @@
 # Podman 4.3 + conmon: no daemon; every command gets private --root/--runroot, the cgroupfs
 # manager, the file events backend and --runtime PATH, and reads our own containers.conf and
-# storage.conf (CONTAINERS_CONF / CONTAINERS_STORAGE_CONF), never the host's.
+# storage.conf (CONTAINERS_CONF / CONTAINERS_STORAGE_CONF), never the host's; the CNI network
+# backend (netavark, when installed, would be picked and makes /run/containers/networks, fixed in
+# podman 4.3 for root; with --network none no CNI plugin runs either).
 # Fixed host path: the SHM lock file /dev/shm/libpod_lock (run.sh removes it if it created it).
 
 podman_packages() { echo podman conmon; }
@@ -21,6 +23,7 @@ podman_setup() {
 default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
 netns = "none"
 [network]
+network_backend = "cni"
 network_config_dir = "$P/net"
 [engine]
 cgroup_manager = "cgroupfs"
@@ -36,8 +39,15 @@ driver = "overlay"
 graphroot = "$P/root"
 runroot = "$P/runroot"
 EOF
+    # containers/image opens its blob-info cache in /var/lib/containers/cache on every image copy
+    # (our import) when run as root, and podman 4.3 has no setting for it: podman runs in a
+    # mount namespace of its own where /var/lib is an overlay (lib/common.sh, private_ns_start),
+    # so the cache lands in $P/ns/upper.
+    private_ns_start "$P/ns" /var/lib || return 1
+    PODMAN_NS_PID=$VT_NS_PID
+    on_exit podman_ns_teardown
     on_exit podman_teardown
-    CLI_CMD=(timeout -k 5 "$VT_CMD_TIMEOUT" env CONTAINERS_CONF="$P/containers.conf" CONTAINERS_STORAGE_CONF="$P/storage.conf"
+    CLI_CMD=(timeout -k 5 "$VT_CMD_TIMEOUT" nsenter --mount="/proc/$PODMAN_NS_PID/ns/mnt" -- env CONTAINERS_CONF="$P/containers.conf" CONTAINERS_STORAGE_CONF="$P/storage.conf"
              CONTAINERS_REGISTRIES_CONF=/dev/null
              podman --root "$P/root" --runroot "$P/runroot" --tmpdir "$P/tmp"
              --cgroup-manager cgroupfs --events-backend file --runtime "$VT_RUNTIME")
@@ -62,7 +72,14 @@ podman_teardown() {
     kill_runtime_under "$P/"
     "${CLI_CMD[@]}" rm -a -f -t 0 >/dev/null 2>&1
     kill_pids_mentioning "$P/"          # conmon processes: they get -b $P/... and -p $P/...
-    # storage's overlay mounts and the bind mount podman makes of its own graph root
+    # storage's overlay mounts and the bind mount podman makes of its own graph root are in
+    # podman's namespace (they go with it); this is for anything that reached the host's
     unmount_under "$P"
     PODMAN_READY=
+}
+# After podman_teardown (registered first, so run last): the namespace dies with its holder.
+podman_ns_teardown() {
+    [ -n "${PODMAN_NS_PID:-}" ] || return 0
+    stop_pid "$PODMAN_NS_PID" 0
+    PODMAN_NS_PID=
 }

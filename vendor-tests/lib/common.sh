@@ -139,6 +139,34 @@ remove_test_cgroups() {
     done
 }
 
+# ---------------------------------------------------------------- private mount namespace
+# Some engine paths are fixed in the engine's code, with no setting to move them: dockerd 20.10
+# makes its plugin directory /run/docker/plugins whatever --exec-root says, and podman 4.3 as root
+# opens containers/image's blob-info cache in /var/lib/containers/cache on every image copy
+# (import, load), whatever --root says. Such an engine runs in a mount namespace of this run's
+# own, in which each of those parent directories is an overlay whose upper layer is in our temp
+# dir: the engine reads the host's files and everything it writes lands in $1/upper. The host's
+# mount table never sees the overlays nor the mounts the engine makes in there; they go away
+# with the namespace, when its last process (the holder, stopped at teardown by pid) exits.
+#
+# private_ns_start DIR MOUNTPOINT...: starts the holder and sets VT_NS_PID to its pid; a command
+# enters the namespace with `nsenter --mount=/proc/$VT_NS_PID/ns/mnt -- COMMAND...`.
+private_ns_start() {
+    local dir=$1 m script="" i=0; shift
+    for m in "$@"; do
+        i=$((i + 1))
+        mkdir -p "$dir/upper/$i" "$dir/work/$i" || return 1
+        # -n: no entry in /run/mount/utab (which is the host's until /run is an overlay)
+        script="$script mount -n -t overlay vt-overlay -o lowerdir=$m,upperdir=$dir/upper/$i,workdir=$dir/work/$i $m || exit 1;"
+    done
+    # The holder: unshare's own namespace is private (no mount propagates to or from the host).
+    # It signals readiness by creating $dir/ready after the overlays are in place.
+    unshare --mount --propagation private sh -c "$script touch $dir/ready; exec sleep 1000000" \
+        >"$dir/holder.log" 2>&1 &
+    VT_NS_PID=$!
+    wait_for 10 test -e "$dir/ready" || { cat "$dir/holder.log" >&2; stop_pid "$VT_NS_PID" 0; return 1; }
+}
+
 # ---------------------------------------------------------------- install
 # ensure_packages PKG...: apt-get install the missing ones, quietly; never start services
 # (Debian's /usr/sbin/policy-rc.d and the absence of systemd stop them, but we verify).
