@@ -73,7 +73,7 @@ EOF
     # `mount --make-rshared /` only inside that (already private) namespace: podman warns on a
     # non-shared / (rootless mounts might not propagate); it cannot reach the host's mounts.
     PR_AS_USER=(unshare --mount --propagation private sh -c
-        'mount --bind "$1" /etc/subuid && mount --bind "$2" /etc/subgid && mount --make-rshared / &&
+        'mount -n --bind "$1" /etc/subuid && mount -n --bind "$2" /etc/subgid && mount -n --make-rshared / &&
          u=$3 g=$4 && shift 4 && exec setpriv --reuid "$u" --regid "$g" --clear-groups "$@"'
         vt-as-user "$PR/subuid" "$PR/subgid" "$PR_UID" "$PR_GID" "${PR_ENV[@]}")
     CLI_CMD=(timeout -k 5 "$VT_CMD_TIMEOUT" "${PR_AS_USER[@]}"

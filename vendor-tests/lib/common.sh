@@ -112,7 +112,7 @@ unmount_under() {
     for tries in 1 2 3; do
         [ -z "$(mounts_under "$1")" ] && return 0
         for m in $(mounts_under "$1"); do
-            umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+            umount -n "$m" 2>/dev/null || umount -n -l "$m" 2>/dev/null || true
         done
     done
     [ -z "$(mounts_under "$1")" ] || echo "vendor-tests: mounts left under $1: $(mounts_under "$1" | tr '\n' ' ')" >&2
