@@ -1,7 +1,8 @@
 # rampart — build, install, try and test.
 #   make run       install what is needed, build, make a busybox bundle with `rampart spec`, run it
 #   make test      the whole suite: unit tests, integration tests through the real binary,
-#                  the nested-VM tests (cgroup v2, AppArmor) and the vendor engines, then the
+#                  a short run of every fuzz target, the nested-VM tests (cgroup v2,
+#                  AppArmor) and the vendor engines, then the
 #                  check that nothing was left on the host (tests/leftovers.sh)
 #   make vm-test   only the nested-VM tests
 #   make vendor-test  only the engines (containerd, podman, docker, rootless podman) through rampart and runc, and their diff
@@ -14,7 +15,7 @@ BIN    := target/release/rampart
 STATIC := target/x86_64-unknown-linux-gnu/release/rampart
 EXAMPLE := build/example
 
-.PHONY: all build build-deps static crash-build install deps run test unit integration vm-test vendor-test bench soak clean
+.PHONY: all build build-deps static crash-build install deps run test unit integration fuzz vm-test vendor-test bench soak clean
 
 all: build
 
@@ -76,6 +77,15 @@ crash-build: build-deps
 integration: deps build static crash-build
 	RAMPART_BIN=$(CURDIR)/$(BIN) RAMPART_STATIC_BIN=$(CURDIR)/$(STATIC) RAMPART_CRASH_BIN=$(CURDIR)/$(CRASH) $(CARGO) test --release -p rampart-integration --no-fail-fast -- --test-threads=2
 
+# Every fuzz target for FUZZ_TIME seconds, two at a time, on the corpora kept in fuzz/corpus
+# (cargo-fuzz's libFuzzer, built with RUSTC_BOOTSTRAP=1 on this stable toolchain: fuzz/run.sh).
+# `make test` runs the short form; the long runs reported in notes use
+# `make fuzz FUZZ_TIME=1800 FUZZ_ARGS=--merge`, which also merges new coverage into the corpora.
+FUZZ_TIME ?= 20
+FUZZ_ARGS ?=
+fuzz: build-deps
+	fuzz/run.sh --time $(FUZZ_TIME) --jobs 2 $(FUZZ_ARGS)
+
 vm-test: static
 	vm/vm-test.sh --rampart $(STATIC) --tests vm/tests
 
@@ -91,7 +101,7 @@ vendor-test: deps build
 LEFTOVERS := build/leftovers.snapshot
 test:
 	@mkdir -p build && tests/leftovers.sh snapshot $(LEFTOVERS)
-	@rc=0; $(MAKE) --no-print-directory unit integration vm-test vendor-test || rc=1; \
+	@rc=0; $(MAKE) --no-print-directory unit integration fuzz vm-test vendor-test || rc=1; \
 	tests/leftovers.sh check $(LEFTOVERS) || rc=1; exit $$rc
 
 # Measures the static release binary (what the VM runs and what the size target is about);

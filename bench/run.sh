@@ -5,7 +5,7 @@
 # This is a benchmark, not a test: nothing here fails on a time.
 #
 # usage: bench/run.sh --rampart PATH [--runc PATH] [--crun PATH|none] [--runs N]
-#                     [--concurrent N] [--sequential N] [--out FILE] [--quick]
+#                     [--concurrent N] [--sequential N] [--parallel N] [--out FILE] [--quick]
 #                     [--also NAME=PATH]...
 #
 # rampart is measured twice: as root takes it (create, run and exec re-exec from a read-only
@@ -30,6 +30,7 @@ RUNC=/usr/sbin/runc
 CRUN=""
 RUNS=30
 CONCURRENT=50
+PARALLEL=100
 SEQUENTIAL=100
 OUT=""
 QUICK=0
@@ -43,6 +44,7 @@ while [ $# -gt 0 ]; do
         --runs) RUNS=${2:-}; shift 2 || die "--runs needs a value" ;;
         --concurrent) CONCURRENT=${2:-}; shift 2 || die "--concurrent needs a value" ;;
         --sequential) SEQUENTIAL=${2:-}; shift 2 || die "--sequential needs a value" ;;
+        --parallel) PARALLEL=${2:-}; shift 2 || die "--parallel needs a value" ;;
         --out) OUT=${2:-}; shift 2 || die "--out needs a value" ;;
         --quick) QUICK=1; shift ;;
         --also) ALSO+=("${2:-}"); shift 2 || die "--also needs NAME=PATH" ;;
@@ -54,7 +56,7 @@ done
 [ -x "$RAMPART" ] || die "--rampart $RAMPART: not an executable"
 RAMPART=$(cd "$(dirname "$RAMPART")" && pwd)/$(basename "$RAMPART")
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive integer"
-if [ "$QUICK" = 1 ]; then RUNS=5; CONCURRENT=10; SEQUENTIAL=10; fi
+if [ "$QUICK" = 1 ]; then RUNS=5; CONCURRENT=10; SEQUENTIAL=10; PARALLEL=10; fi
 [ -z "$OUT" ] && OUT=$REPO/bench/results-$(if grep -qs ' cgroup ' /proc/self/mounts; then echo host; else echo v2; fi).md
 
 # ---------------------------------------------------------------- tools (installed if missing)
@@ -160,6 +162,22 @@ until "$1" --root "$2" state "$4" 2>/dev/null | grep -q '"stopped"'; do
     i=$((i + 1))
     [ "$i" -lt 5000 ] || exit 1
 done
+EOF
+
+# One whole lifecycle for the parallel row; exit 1 at its first failure.
+cat >"$WORK/lifecycle.sh" <<'EOF'
+# usage: lifecycle.sh BIN ROOT BUNDLE ID
+set -e
+"$1" --root "$2" create --bundle "$3" "$4" </dev/null >/dev/null
+"$1" --root "$2" start "$4" >/dev/null
+"$1" --root "$2" exec "$4" /bin/true </dev/null >/dev/null
+"$1" --root "$2" kill "$4" KILL
+i=0
+until "$1" --root "$2" state "$4" 2>/dev/null | grep -q '"stopped"'; do
+    i=$((i + 1))
+    [ "$i" -lt 5000 ] || exit 1
+done
+"$1" --root "$2" delete "$4"
 EOF
 
 # ---------------------------------------------------------------- measurement helpers
@@ -271,6 +289,44 @@ for n in "${NAMES[@]}"; do
         MEAN[conc|$n]=fail; MEAN[conc_up|$n]=fail
     fi
 
+    # The load of issue 16: PARALLEL whole lifecycles at once, each with its own id, while
+    # `list` runs over and over in the same root. The row is the wall time until all are gone;
+    # it fails if any command of any lifecycle failed, if a `list` errored, or if a state
+    # directory is left.
+    log "$n: $PARALLEL parallel lifecycles (create, start, exec, kill, delete) with list churning"
+    : >"$WORK/par-fail"
+    rm -f "$WORK/par-stop"
+    ( lists=0 bad=0
+      while [ ! -e "$WORK/par-stop" ]; do
+          $R list >/dev/null 2>&1 || bad=$((bad + 1))
+          lists=$((lists + 1))
+      done
+      echo "$lists $bad" >"$WORK/par-lists" ) &
+    lister=$!
+    pids=()
+    t0=$(now)
+    for i in $(seq "$PARALLEL"); do
+        ( sh "$WORK/lifecycle.sh" "${BIN[$n]}" "${ROOT[$n]}" "$B_SLEEP" "$id-l$i" 2>>"$WORK/par-err" \
+            || echo "$id-l$i" >>"$WORK/par-fail" ) &
+        pids+=($!)
+    done
+    wait "${pids[@]}" || true
+    t1=$(now)
+    touch "$WORK/par-stop"
+    wait "$lister" || true
+    read -r lists bad <"$WORK/par-lists" || { lists=0; bad=unknown; }
+    failed=$(wc -l <"$WORK/par-fail")
+    for i in $(seq "$PARALLEL"); do $R delete --force "$id-l$i" >/dev/null 2>&1 || true; done
+    left=$(ls "${ROOT[$n]}" | grep -c "^$id-l" || true)
+    if [ "$failed" = 0 ] && [ "$bad" = 0 ] && [ "$left" = 0 ]; then
+        MEAN[par|$n]=$(echo "$t1 - $t0" | bc -l)
+    else
+        log "$n: parallel: $failed of $PARALLEL lifecycles failed, $bad of $lists lists failed, $left left"
+        tail -3 "$WORK/par-err" >&2 2>/dev/null || true
+        MEAN[par|$n]=fail
+    fi
+    rm -f "$WORK/par-err"
+
     log "$n: smallest memory limit under which /bin/true still runs"
     MEAN[memfloor|$n]=none
     for kib in 128 256 512 768 1024 1536 2048 3072 4096 6144 8192 12288 16384 32768; do
@@ -346,6 +402,7 @@ DYNAMIC_BIN=$REPO/target/release/rampart
     row "$SEQUENTIAL sequential runs of /bin/true" seq sec
     row "$CONCURRENT concurrent create+start (all running)" conc_up sec
     row "$CONCURRENT concurrent create+start, then delete" conc sec
+    row "$PARALLEL parallel lifecycles (create, start, exec, kill, delete; list churning)" par sec
     row "smallest memory limit /bin/true runs under" memfloor kib
     line="| binary size"
     for n in "${NAMES[@]}"; do line="$line | $(( $(bin_size "${BIN[$n]}") / 1024 )) KiB $(linkage "${BIN[$n]}")"; done

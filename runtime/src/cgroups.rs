@@ -1221,7 +1221,12 @@ pub(crate) fn hierarchies_in(table: &[MountEntry]) -> Vec<HierarchyMount> {
     let mut out = Vec::new();
     for m in table {
         let (fstype, super_opts) = (m.fstype.as_str(), m.super_opts.as_str());
-        let Some(rel) = m.mount_point.strip_prefix("/sys/fs/cgroup") else {
+        // Only /sys/fs/cgroup itself and what is below it (not /sys/fs/cgroupX).
+        let Some(rel) = m
+            .mount_point
+            .strip_prefix("/sys/fs/cgroup")
+            .filter(|r| r.is_empty() || r.starts_with('/'))
+        else {
             continue;
         };
         match fstype {
@@ -1235,9 +1240,12 @@ pub(crate) fn hierarchies_in(table: &[MountEntry]) -> Vec<HierarchyMount> {
                     .split(',')
                     .filter(|o| *o != "rw" && *o != "ro" && !o.is_empty())
                     .filter(|o| !o.starts_with("release_agent") && *o != "clone_children")
-                    .map(|o| match o.split_once('=') {
-                        Some((k, v)) => (k.to_string(), Some(v.to_string())),
-                        None => (o.to_string(), None),
+                    // "=x" names no option: fsconfig would refuse an empty key (found by
+                    // the mountinfo fuzzer).
+                    .filter_map(|o| match o.split_once('=') {
+                        Some(("", _)) => None,
+                        Some((k, v)) => Some((k.to_string(), Some(v.to_string()))),
+                        None => Some((o.to_string(), None)),
                     })
                     .collect();
                 out.push(HierarchyMount {
@@ -1255,6 +1263,17 @@ pub(crate) fn hierarchies_in(table: &[MountEntry]) -> Vec<HierarchyMount> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hierarchies_skip_look_alike_mount_points_and_empty_option_keys() {
+        let info = "30 25 0:26 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,=x,memory\n\
+                    31 25 0:27 / /sys/fs/cgroupX rw - cgroup cgroup rw,pids\n\
+                    32 25 0:28 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+        let h = hierarchies_in(&parse_mountinfo(info));
+        let names: Vec<&str> = h.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["memory", ""]);
+        assert_eq!(h[0].options, [("memory".to_string(), None)]);
+    }
 
     #[test]
     fn default_and_relative_paths() {
