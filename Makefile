@@ -67,7 +67,10 @@ run: deps build
 unit: build-deps deps
 	$(CARGO) test --workspace --exclude rampart-integration
 
-# The static build too: the CVE-2019-5736 test attacks both builds.
+# The static build too: the CVE-2019-5736 test attacks both builds. The test binaries are only
+# harnesses around the real binary: they are built without optimisation and link nothing of the
+# runtime (the crash-point list is included from its source file), so they cost seconds, not a
+# third optimised compile of the runtime and its dependencies.
 # A test-only build with the crash points compiled in (own target dir: the release binary keeps
 # none of them), for integration/tests/crash_points.rs.
 CRASH := target/crash-points/release/rampart
@@ -75,7 +78,7 @@ crash-build: build-deps
 	$(CARGO) build --release -p rampart-cli --features crash-points --target-dir target/crash-points
 
 integration: deps build static crash-build
-	RAMPART_BIN=$(CURDIR)/$(BIN) RAMPART_STATIC_BIN=$(CURDIR)/$(STATIC) RAMPART_CRASH_BIN=$(CURDIR)/$(CRASH) $(CARGO) test --release -p rampart-integration --no-fail-fast -- --test-threads=2
+	RAMPART_BIN=$(CURDIR)/$(BIN) RAMPART_STATIC_BIN=$(CURDIR)/$(STATIC) RAMPART_CRASH_BIN=$(CURDIR)/$(CRASH) $(CARGO) test -p rampart-integration --no-fail-fast -- --test-threads=2
 
 # Every fuzz target for FUZZ_TIME seconds, two at a time, on the corpora kept in fuzz/corpus
 # (cargo-fuzz's libFuzzer, built with RUSTC_BOOTSTRAP=1 on this stable toolchain: fuzz/run.sh).
@@ -96,13 +99,24 @@ vendor-test: deps build
 	vendor-tests/run.sh --runtime /usr/sbin/runc
 	vendor-tests/diff.sh --a /usr/sbin/runc --b $(CURDIR)/$(BIN)
 
-# The leftover check (tests/leftovers.sh) compares the host before the first test and after the
-# last: it runs also when a suite failed, and fails `make test` if anything was left behind.
+# Every stage runs, also after one failed, with its output kept in build/test-logs/STAGE.log.
+# The leftover check (tests/leftovers.sh) compares the host before the first stage and after the
+# last. tests/summary.sh then prints what each stage counted and the suite's line,
+# "N passed, M failed, K skipped", and fails `make test` if anything failed or was left behind.
 LEFTOVERS := build/leftovers.snapshot
+LOGS := build/test-logs
+STAGES := unit integration fuzz vm-test vendor-test
 test:
-	@mkdir -p build && tests/leftovers.sh snapshot $(LEFTOVERS)
-	@rc=0; $(MAKE) --no-print-directory unit integration fuzz vm-test vendor-test || rc=1; \
-	tests/leftovers.sh check $(LEFTOVERS) || rc=1; exit $$rc
+	@mkdir -p $(LOGS) && rm -f $(LOGS)/*.log $(LOGS)/*.rc $(LOGS)/*.secs && tests/leftovers.sh snapshot $(LEFTOVERS)
+	@for s in $(STAGES); do \
+		echo "=== make $$s"; t0=$$(date +%s); \
+		{ $(MAKE) --no-print-directory $$s; echo $$? >$(LOGS)/$$s.rc; } 2>&1 | tee $(LOGS)/$$s.log; \
+		echo $$(( $$(date +%s) - t0 )) >$(LOGS)/$$s.secs; \
+	done; \
+	echo "=== leftovers"; \
+	{ tests/leftovers.sh check $(LEFTOVERS); echo $$? >$(LOGS)/leftovers.rc; } 2>&1 | tee $(LOGS)/leftovers.log; \
+	echo; echo "=== make test: summary"; \
+	tests/summary.sh $(LOGS) $(STAGES) leftovers
 
 # Measures the static release binary (what the VM runs and what the size target is about);
 # bench/run.sh also reports the size of the dynamic one. Then the same table inside the nested VM

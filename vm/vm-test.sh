@@ -95,8 +95,9 @@ ensure_host_tools() {
     local missing=()
     command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
     command -v cpio >/dev/null || missing+=(cpio)
+    command -v readelf >/dev/null || missing+=(binutils)
     # busybox-static ships /bin/busybox; the plain busybox package ships a dynamic one.
-    if ! [ -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then missing+=(busybox-static); fi
+    if ! [ -x /bin/busybox ] || is_dynamic /bin/busybox; then missing+=(busybox-static); fi
     [ ${#missing[@]} -eq 0 ] && return 0
     [ "$(id -u)" = 0 ] || die "need root to install ${missing[*]}"
     log "installing ${missing[*]}"
@@ -193,10 +194,14 @@ fetch_apparmor() {
 
 # ---------------------------------------------------------------- initramfs
 ROOT=""
+# is_dynamic FILE: whether FILE is an ELF that needs a program interpreter (ld.so). Not `ldd`:
+# it exits 0 on a static-pie binary (what `make static` builds), reporting "statically linked".
+is_dynamic() { readelf -lW "$1" 2>/dev/null | grep -q 'Requesting program interpreter'; }
+
 # copy_libs FILE: copies the shared libraries (and loader) a dynamic ELF needs into $ROOT.
 copy_libs() {
     local f=$1 lib
-    ldd "$f" >/dev/null 2>&1 || return 0   # static, or not an ELF executable
+    is_dynamic "$f" || return 0   # static, or not an ELF executable
     for lib in $(ldd "$f" | grep -o '/[^ )]*'); do
         [ -e "$ROOT$lib" ] && continue
         mkdir -p "$ROOT$(dirname "$lib")"
@@ -233,7 +238,7 @@ build_initramfs() {
 
     cp "$RAMPART" "$ROOT/usr/local/bin/rampart"
     chmod 0755 "$ROOT/usr/local/bin/rampart"
-    if ldd "$RAMPART" >/dev/null 2>&1; then
+    if is_dynamic "$RAMPART"; then
         log "warning: $RAMPART is dynamically linked; copying its libraries"
         copy_libs "$RAMPART"
     fi
