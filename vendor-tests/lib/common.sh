@@ -151,8 +151,12 @@ remove_test_cgroups() {
 #
 # private_ns_start DIR MOUNTPOINT...: starts the holder and sets VT_NS_PID to its pid; a command
 # enters the namespace with `nsenter --mount=/proc/$VT_NS_PID/ns/mnt -- COMMAND...`.
+# With VT_NS_NET=1 the holder also gets a network namespace of its own (only lo, brought up), for
+# an engine whose CNI plugins make interfaces (a bridge) in the network namespace it runs in:
+# they go away with it (enter with --net=/proc/$VT_NS_PID/ns/net too).
 private_ns_start() {
-    local dir=$1 m script="" i=0; shift
+    local dir=$1 m script="" i=0 net=(); shift
+    if [ -n "${VT_NS_NET:-}" ]; then net=(--net); script="ip link set lo up || exit 1;"; fi
     for m in "$@"; do
         i=$((i + 1))
         mkdir -p "$dir/upper/$i" "$dir/work/$i" || return 1
@@ -161,7 +165,7 @@ private_ns_start() {
     done
     # The holder: unshare's own namespace is private (no mount propagates to or from the host).
     # It signals readiness by creating $dir/ready after the overlays are in place.
-    unshare --mount --propagation private sh -c "$script touch $dir/ready; exec sleep 1000000" \
+    unshare --mount "${net[@]}" --propagation private sh -c "$script touch $dir/ready; exec sleep 1000000" \
         >"$dir/holder.log" 2>&1 &
     VT_NS_PID=$!
     wait_for 10 test -e "$dir/ready" || { cat "$dir/holder.log" >&2; stop_pid "$VT_NS_PID" 0; return 1; }
