@@ -5,7 +5,7 @@
 #                  AppArmor) and the vendor engines, then the
 #                  check that nothing was left on the host (tests/leftovers.sh)
 #   make vm-test   only the nested-VM tests
-#   make vendor-test  only the engines (containerd, podman, docker, rootless podman) through rampart and runc, and their diff
+#   make vendor-test  only the engines (containerd with ctr and CRI, podman, docker, rootless podman, buildah) through rampart and runc, and their diff
 #   make bench     rampart vs runc on the host and vs runc and crun in the nested VM, as tables
 #   make install   install the binary to $(PREFIX)/bin
 
@@ -95,6 +95,7 @@ vm-test: static
 # The same scenarios with runc prove they test the engines, not rampart's quirks; diff.sh compares
 # what the workload sees under both (deliberate differences: vendor-tests/known-differences.txt).
 vendor-test: deps build
+	vendor-tests/readme-recipes.py check
 	vendor-tests/run.sh --runtime $(CURDIR)/$(BIN)
 	vendor-tests/run.sh --runtime /usr/sbin/runc
 	vendor-tests/diff.sh --a /usr/sbin/runc --b $(CURDIR)/$(BIN)

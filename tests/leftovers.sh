@@ -13,7 +13,8 @@
 #   path     a fixed path an engine makes when it is not kept in the tests' folders:
 #            /run/docker/plugins, /run/containers/networks,
 #            /var/lib/containers/cache/blob-info-cache-v1.boltdb, and the engines' other fixed
-#            paths (/run/containerd, /run/runc, /dev/shm/libpod_lock; not /run/mount, util-linux's own empty dir)
+#            paths (/run/containerd, /run/runc, /dev/shm/libpod_lock; not /run/mount, util-linux's own empty dir),
+#            CNI's state (/var/lib/cni) and the netns mount dir /run/netns (the CRI engine's pods)
 #   tmp      a test temp dir left in /tmp (rampart-it-*, vt<run>*)
 #   link     a network link (`ip -o link`), and a named network namespace in /run/netns
 # Assumes no other test suite runs on the machine at the same time: its state would be blamed too.
@@ -60,7 +61,7 @@ listing() {
 
     for d in /run/docker/plugins /run/containers/networks \
              /var/lib/containers/cache/blob-info-cache-v1.boltdb \
-             /run/containerd /run/runc /dev/shm/libpod_lock; do
+             /run/containerd /run/runc /dev/shm/libpod_lock /var/lib/cni /run/netns; do
         [ -e "$d" ] && printf 'path\t%s\n' "$d"
     done
 

@@ -1,13 +1,13 @@
 #!/bin/bash
 # Run real container engines (containerd, podman, docker) against a runc-compatible runtime.
-#   vendor-tests/run.sh --runtime /usr/sbin/runc [--engines containerd,podman,docker,podman-rootless]
+#   vendor-tests/run.sh --runtime /usr/sbin/runc [--engines containerd,cri,podman,docker,podman-rootless,buildah]
 #                       [--out DIR] [--observe-only] [--verbose]
 # Prints PASS/FAIL/SKIP per scenario and ends with "vendor-tests: N passed, M failed".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 VT_RUNTIME=
-ENGINES=containerd,podman,docker,podman-rootless
+ENGINES=containerd,cri,podman,docker,podman-rootless,buildah
 VT_OUT=
 VT_OBSERVE_ONLY=
 VT_VERBOSE=

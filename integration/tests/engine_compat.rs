@@ -229,3 +229,34 @@ fn tmpcopyup_fills_the_tmpfs_from_the_image() {
     assert!(o.stderr.contains("tmpcopyup"), "{o:#?}");
     assert_nothing_left(&r, &b, &id);
 }
+
+/// buildah puts its default capabilities in the ambient set with an empty inheritable set; the
+/// kernel refuses to raise those (EPERM) and runc leaves them out. The container must run, with
+/// only the capabilities in both permitted and inheritable raised into ambient.
+#[test]
+fn ambient_capabilities_not_inheritable_are_left_out_as_runc() {
+    let r = Root::new();
+    let mut b = Bundle::new(&["sh", "-c", "grep -E '^Cap(Inh|Prm|Amb):' /proc/self/status"]);
+    b.edit(|c| {
+        let both = json!(["CAP_KILL", "CAP_AUDIT_WRITE", "CAP_CHOWN"]);
+        c["process"]["capabilities"] = json!({
+            "bounding": both, "effective": both, "permitted": both,
+            "inheritable": ["CAP_KILL"],
+            "ambient": ["CAP_KILL", "CAP_AUDIT_WRITE", "CAP_CHOWN"],
+        });
+    });
+    let id = unique("compat-ambient");
+    let out = run_ok(&r, &b, &id);
+    let field = |k: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("no {k} in {out}"))
+            .to_string()
+    };
+    // CAP_CHOWN 0, CAP_KILL 5, CAP_AUDIT_WRITE 29
+    assert_eq!(field("CapPrm:"), "0000000020000021", "{out}");
+    assert_eq!(field("CapInh:"), "0000000000000020", "{out}");
+    assert_eq!(field("CapAmb:"), "0000000000000020", "{out}");
+    assert_nothing_left(&r, &b, &id);
+}

@@ -46,13 +46,45 @@ pub fn plan(c: Option<&oci_spec::runtime::LinuxCapabilities>) -> Result<CapsPlan
     let Some(c) = c else {
         return Ok(CapsPlan::default());
     };
+    let permitted = mask(c.permitted())?;
+    let inheritable = mask(c.inheritable())?;
+    let ambient = mask(c.ambient())?;
     Ok(CapsPlan {
         bounding: mask(c.bounding())?,
         effective: mask(c.effective())?,
-        permitted: mask(c.permitted())?,
-        inheritable: mask(c.inheritable())?,
-        ambient: mask(c.ambient())?,
+        permitted,
+        inheritable,
+        ambient: raisable_ambient(ambient, permitted, inheritable),
     })
+}
+
+/// The part of the ambient set the kernel lets a process raise: only capabilities that are in
+/// both its permitted and inheritable sets (prctl(PR_CAP_AMBIENT_RAISE) fails with EPERM for any
+/// other). Engines send more: buildah puts its default capabilities in ambient with an empty
+/// inheritable set. runc raises each one and leaves the set without those it cannot raise, so
+/// the container runs; the same here, decided at planning time and logged (debug level, as
+/// runc is quiet about it: on stderr the line would reach buildah's and podman's users). Leaving
+/// a capability out of ambient never grants anything.
+fn raisable_ambient(ambient: u64, permitted: u64, inheritable: u64) -> u64 {
+    let raisable = ambient & permitted & inheritable;
+    let left_out = ambient & !raisable;
+    if left_out != 0 {
+        crate::logging::debug(&format!(
+            "process.capabilities.ambient: {} not raised: not in both permitted and inheritable",
+            names(left_out).join(", ")
+        ));
+    }
+    raisable
+}
+
+/// Names of the capabilities in a mask, in the kernel's order.
+fn names(m: u64) -> Vec<String> {
+    let mut all: Vec<caps::Capability> = caps::all().into_iter().collect();
+    all.sort_by_key(|c| c.index());
+    all.into_iter()
+        .filter(|c| m & c.bitmask() != 0)
+        .map(|c| c.to_string())
+        .collect()
 }
 
 /// Names of the capabilities in a mask, for messages and `exec --cap`.
@@ -134,5 +166,30 @@ mod tests {
         assert_eq!(p.inheritable, 0);
         assert_eq!(parse_name("net_raw").unwrap(), 1 << 13);
         assert!(parse_name("CAP_NOPE").is_err());
+    }
+
+    /// What buildah sends: ambient capabilities with an empty inheritable set. Only those in
+    /// both permitted and inheritable stay in the plan's ambient set; the others are left out
+    /// (as runc leaves them) instead of failing the container at PR_CAP_AMBIENT_RAISE.
+    #[test]
+    fn ambient_keeps_only_permitted_and_inheritable() {
+        let c: oci_spec::runtime::LinuxCapabilities = serde_json::from_str(
+            r#"{"bounding":["CAP_CHOWN","CAP_KILL","CAP_AUDIT_WRITE"],
+                "permitted":["CAP_CHOWN","CAP_KILL","CAP_AUDIT_WRITE"],
+                "effective":["CAP_CHOWN","CAP_KILL","CAP_AUDIT_WRITE"],
+                "inheritable":["CAP_KILL"],
+                "ambient":["CAP_CHOWN","CAP_KILL","CAP_AUDIT_WRITE"]}"#,
+        )
+        .unwrap();
+        let p = plan(Some(&c)).unwrap();
+        assert_eq!(p.ambient, 1 << 5, "only CAP_KILL is in permitted and inheritable");
+        assert_eq!(p.permitted, 1 | (1 << 5) | (1 << 29));
+        assert_eq!(p.inheritable, 1 << 5);
+        let none: oci_spec::runtime::LinuxCapabilities = serde_json::from_str(
+            r#"{"permitted":["CAP_CHOWN"],"ambient":["CAP_CHOWN","CAP_NET_RAW"]}"#,
+        )
+        .unwrap();
+        assert_eq!(plan(Some(&none)).unwrap().ambient, 0);
+        assert_eq!(names(1 | (1 << 29)), ["CAP_CHOWN", "CAP_AUDIT_WRITE"]);
     }
 }

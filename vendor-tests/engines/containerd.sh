@@ -1,6 +1,6 @@
 # containerd 1.6 + ctr + containerd-shim-runc-v2, with private root/state/sockets/config.
-# The runtime is passed per container with `ctr run --runc-binary PATH --runc-root DIR`
-# (the same BinaryName/Root options a CRI runtime class sets).
+# The runtime is passed per container with `ctr run --runc-binary PATH --runc-root DIR`, the
+# README's recipe (the same BinaryName/Root options a CRI runtime class sets: engines/cri.sh).
 # Fixed host path: the shim's socket dir /run/containerd/s (not configurable in 1.6);
 # run.sh removes it at the end if it created it and it is empty.
 
@@ -35,7 +35,14 @@ EOF
     "${CTR[@]}" images import "$VT_TMP/image/image.tar" >/dev/null || return 1
     IMG=$VT_IMAGE_REF
     # cgroups: /<run id>/<container> in every hierarchy (teardown removes /<run id>*).
-    RUN=(run --runc-binary "$VT_RUNTIME" --runc-root "$C/runc" --fifo-dir "$C/fifo")
+    # The runtime flags are the README's ctr recipe (recipes/containerd-ctr.sh: ctr run
+    # --runc-binary B --runc-root R ...), B and R replaced by the runtime under test and $C/runc.
+    local recipe
+    read -r -a recipe < <(grep '^ctr run ' "$HERE/recipes/containerd-ctr.sh" |
+        sed -e "s|/usr/local/bin/rampart|$VT_RUNTIME|" -e "s|/run/containerd/rampart|$C/runc|")
+    [ "${recipe[2]:-}" = --runc-binary ] && [ "${recipe[4]:-}" = --runc-root ] ||
+        { echo "containerd: recipes/containerd-ctr.sh: no 'ctr run --runc-binary B --runc-root R' line" >&2; return 1; }
+    RUN=(run "${recipe[@]:2:4}" --fifo-dir "$C/fifo")
 }
 cg() { echo "/$VT_RUN_ID/$1"; }
 ctr_run() { local name=$1; shift; "${CTR[@]}" "${RUN[@]}" --cgroup "$(cg "$name")" "$@"; }

@@ -1,6 +1,6 @@
 # Docker (Debian's docker.io 20.10): dockerd with private data/exec roots and socket; it starts
 # its own containerd (under the exec root) and that containerd's runc v2 shim runs the runtime
-# registered with --add-runtime vt=PATH. dockerd and all it starts run in a mount namespace of
+# registered in daemon.json (the README's recipe). dockerd and all it starts run in a mount namespace of
 # their own where /run is an overlay (lib/common.sh, private_ns_start); the CLI stays on the host.
 
 docker_packages() { echo docker.io containerd; }
@@ -8,9 +8,12 @@ docker_packages() { echo docker.io containerd; }
 docker_setup() {
     D=$VT_TMP/docker
     mkdir -p "$D/data" "$D/exec" "$D/cli"
-    # Our own daemon.json, so /etc/docker/daemon.json is not read; the key path keeps dockerd
-    # 20.10 from writing /etc/docker/key.json.
-    printf '{"deprecated-key-path": "%s"}\n' "$D/key.json" > "$D/daemon.json"
+    # Our own daemon.json, so /etc/docker/daemon.json is not read: the README's recipe
+    # (recipes/docker-daemon.json, the runtime "rampart" with the path of the runtime under test),
+    # plus a key path that keeps dockerd 20.10 from writing /etc/docker/key.json.
+    sed "s|/usr/local/bin/rampart|$VT_RUNTIME|" "$HERE/recipes/docker-daemon.json" |
+        /usr/bin/python3 -c 'import json, sys; d = json.load(sys.stdin); d["deprecated-key-path"] = sys.argv[1]; json.dump(d, sys.stdout, indent=2)' \
+        "$D/key.json" > "$D/daemon.json" || return 1
     # dockerd 20.10 makes /run/docker/plugins (its plugins' exec root, fixed in its code) and its
     # containerd's shims /run/containerd/s: both land in $D/ns/upper, /run being an overlay in
     # dockerd's own mount namespace (private_ns_start).
@@ -22,7 +25,7 @@ docker_setup() {
     nsenter --mount="/proc/$DOCKER_NS_PID/ns/mnt" -- dockerd --config-file "$D/daemon.json" --data-root "$D/data" --exec-root "$D/exec" \
         --pidfile "$D/docker.pid" -H "unix://$D/docker.sock" \
         --iptables=false --ip-forward=false --ip-masq=false --bridge=none --userland-proxy=false \
-        --cgroup-parent "/$VT_RUN_ID-docker" --add-runtime "vt=$VT_RUNTIME" \
+        --cgroup-parent "/$VT_RUN_ID-docker" \
         >"$D/dockerd.log" 2>&1 &
     DOCKERD_PID=$!
     on_exit docker_teardown
@@ -33,7 +36,7 @@ docker_setup() {
     E=docker
     IMG=vtbusybox:latest
     READONLY_WANT='tmpfs-writable|etc-empty|'
-    RUN_OPTS=(--runtime vt --network none)
+    RUN_OPTS=(--runtime rampart --network none)
 }
 
 # dockerd 20.10 gives every runtime (ours too) --root <exec-root>/runtime-runc/moby.

@@ -1,5 +1,6 @@
 # Podman 4.3 + conmon: no daemon; every command gets private --root/--runroot, the cgroupfs
-# manager, the file events backend and --runtime PATH, and reads our own containers.conf and
+# manager and the file events backend, and reads our own containers.conf (with the README's
+# recipe naming the runtime: recipes/podman-containers.conf) and
 # storage.conf (CONTAINERS_CONF / CONTAINERS_STORAGE_CONF), never the host's; the CNI network
 # backend (netavark, when installed, would be picked and makes /run/containers/networks, fixed in
 # podman 4.3 for root; with --network none no CNI plugin runs either).
@@ -33,6 +34,10 @@ tmp_dir = "$P/tmp"
 volume_path = "$P/volumes"
 static_dir = "$P/root/libpod"
 EOF
+    # The README's recipe (recipes/podman-containers.conf) with the path of the runtime under
+    # test; its [engine] line is dropped, the section is open already (TOML allows one).
+    sed -e '/^\[engine\]$/d' -e "s|/usr/local/bin/rampart|$VT_RUNTIME|" \
+        "$HERE/recipes/podman-containers.conf" >> "$P/containers.conf"
     cat > "$P/storage.conf" <<EOF
 [storage]
 driver = "overlay"
@@ -50,7 +55,7 @@ EOF
     CLI_CMD=(timeout -k 5 "$VT_CMD_TIMEOUT" nsenter --mount="/proc/$PODMAN_NS_PID/ns/mnt" -- env CONTAINERS_CONF="$P/containers.conf" CONTAINERS_STORAGE_CONF="$P/storage.conf"
              CONTAINERS_REGISTRIES_CONF=/dev/null
              podman --root "$P/root" --runroot "$P/runroot" --tmpdir "$P/tmp"
-             --cgroup-manager cgroupfs --events-backend file --runtime "$VT_RUNTIME")
+             --cgroup-manager cgroupfs --events-backend file)
     "${CLI_CMD[@]}" import -q "$VT_TMP/image/rootfs.tar" localhost/vtbusybox:latest >/dev/null || return 1
     PODMAN_READY=1
     E=podman
