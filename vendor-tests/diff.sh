@@ -1,12 +1,12 @@
 #!/bin/bash
 # Differential check: run the observation set under two runtimes with every engine and compare.
-#   vendor-tests/diff.sh --a /usr/sbin/runc --b /usr/local/bin/rampart [--engines containerd,podman,docker,podman-rootless]
+#   vendor-tests/diff.sh --a /usr/sbin/runc --b /usr/local/bin/rampart [--engines containerd,cri,podman,docker,podman-rootless]
 #                        [--out DIR]
 # Differences listed in known-differences.txt are deliberate and ignored. Prints PASS/FAIL per
 # engine and ends with "vendor-tests: N passed, M failed"; exits non-zero on unexplained differences.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-A='' B='' ENGINES=containerd,podman,docker,podman-rootless OUT=/tmp/vendor-tests-diff
+A='' B='' ENGINES=containerd,cri,podman,docker,podman-rootless OUT=/tmp/vendor-tests-diff
 while [ $# -gt 0 ]; do
     case "$1" in
         --a) A=$2; shift 2;;

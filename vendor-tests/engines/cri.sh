@@ -155,14 +155,15 @@ EOF
     mkdir -p "$K/logs/$1"
     echo "$f"
 }
-# ctr_json POD NAME SECURITY_CONTEXT_JSON CMD...: a ContainerConfig of the busybox image.
+# ctr_json POD NAME SECURITY_CONTEXT_JSON CMD...: a ContainerConfig of the busybox image
+# (with CTR_RESOURCES, a LinuxContainerResources JSON, if set).
 ctr_json() {
-    local f=$K/json/ctr-$1-$2.json sc=$3 args; shift 3
-    args=$(printf '%s\n' "$@" | "$CRI_PY" -c 'import json,sys; print(json.dumps(sys.stdin.read().splitlines()))')
+    local f=$K/json/ctr-$1-$2.json sc=$3 res=${CTR_RESOURCES:-'{}'} args; shift 3
+    args=$("$CRI_PY" -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@")
     cat > "$f" <<EOF
 { "metadata": { "name": "$(basename "$f" .json)", "attempt": 0 },
   "image": { "image": "$VT_IMAGE_REF" }, "command": $args, "log_path": "$(basename "$f" .json).log",
-  "linux": { "security_context": $sc } }
+  "linux": { "security_context": $sc, "resources": $res } }
 EOF
     echo "$f"
 }
@@ -224,7 +225,7 @@ cri_pod_end() {
 
 cri_scenarios() {
     local out rc pid host_net containerd_net pod_net c
-    [ -n "${VT_OBSERVE_ONLY:-}" ] && return 0
+    [ -n "${VT_OBSERVE_ONLY:-}" ] && { cri_observe; return; }
     expect_eq cri/runtimeclass-handler rampart "$HANDLER"
 
     # Pod 1: the RuntimeClass handler, with its own network namespace (bridge CNI).
@@ -273,6 +274,30 @@ cri_scenarios() {
     cri_pod_end hostnet "$K/runc-root" /usr/sbin/runc
 
     cri_security_context
+    cri_observe
+}
+
+# The observation set in a container of a pod of the handler, with the kubelet's defaults and a
+# 64 MiB memory limit (the CRI plugin mounts the container's cgroup at /sys/fs/cgroup itself).
+# Its output comes from the CRI log file, whose lines are "TIME STREAM TAG TEXT".
+cri_observe() {
+    local pj c log=$K/logs/observe/ctr-observe-obs.log
+    pj=$(pod_json observe POD)
+    POD=$("${CRI[@]}" runp "$pj" "$HANDLER" 2>&1) || { fail cri/observe "RunPodSandbox: $POD"; POD=; return; }
+    APP=
+    # resources.limits.memory, as the kubelet sends it
+    c=$("${CRI[@]}" create "$POD" "$(CTR_RESOURCES="{ \"memory_limit_in_bytes\": $VT_OBSERVE_MEMORY }" \
+        ctr_json observe obs '{ "namespace_options": { "pid": "CONTAINER" } }' sh -c "$VT_OBSERVE_SCRIPT")" "$pj" 2>&1) ||
+        { fail cri/observe "CreateContainer: $c"; cri_pod_end observe "$K/handler-root" "$VT_RUNTIME" >/dev/null; return; }
+    "${CRI[@]}" start "$c" >/dev/null 2>&1
+    # the CRI plugin writes the log from the container's pipe after the exit is seen: wait for
+    # the set's last line
+    wait_for 15 ctr_state_is "$c" CONTAINER_EXITED && wait_for 10 grep -q ' memory[.]limit: ' "$log"
+    cut -d' ' -f4- "$log" 2>/dev/null > "$VT_OUT/observe-cri.txt"
+    observe_check cri/observe "$VT_OUT/observe-cri.txt"
+    "${CRI[@]}" rm "$c" >/dev/null 2>&1
+    "${CRI[@]}" stopp "$POD" >/dev/null 2>&1; "${CRI[@]}" rmp "$POD" >/dev/null 2>&1
+    POD=
 }
 
 # A pod whose container has a Kubernetes-style securityContext:
