@@ -182,7 +182,11 @@ mod tests {
         )
         .unwrap();
         let p = plan(Some(&c)).unwrap();
-        assert_eq!(p.ambient, 1 << 5, "only CAP_KILL is in permitted and inheritable");
+        assert_eq!(
+            p.ambient,
+            1 << 5,
+            "only CAP_KILL is in permitted and inheritable"
+        );
         assert_eq!(p.permitted, 1 | (1 << 5) | (1 << 29));
         assert_eq!(p.inheritable, 1 << 5);
         let none: oci_spec::runtime::LinuxCapabilities = serde_json::from_str(
