@@ -103,6 +103,10 @@ def main(argv):
     elif cmd == "stop":  # ID GRACE_SECONDS
         rt.StopContainer(cri_pb2.StopContainerRequest(container_id=args[0], timeout=int(args[1])),
                          timeout=timeout + int(args[1]))
+    elif cmd == "update":  # ID RESOURCES.json: UpdateContainerResources (the kubelet's in-place resize)
+        res = load(args[1], cri_pb2.LinuxContainerResources())
+        rt.UpdateContainerResources(cri_pb2.UpdateContainerResourcesRequest(container_id=args[0], linux=res),
+                                    timeout=timeout)
     elif cmd == "rm":
         rt.RemoveContainer(cri_pb2.RemoveContainerRequest(container_id=args[0]), timeout=timeout)
     else:

@@ -93,7 +93,7 @@ containerd_scenarios() {
 
     # update: ctr 1.6 has no `task update`; the shim's Update (runtime `update --resources -`)
     # is reached through docker update (same shim) and through CRI UpdateContainerResources.
-    skip containerd/update "ctr 1.6 has no task update; shim update path covered by docker/update"
+    skip containerd/update "ctr 1.6 has no task update; shim update path covered by docker/update and cri/net/update-container-resources"
 
     # pause / resume
     "${CTR[@]}" task pause c-long >/dev/null 2>&1

@@ -24,17 +24,21 @@ CRI_PIP=(grpcio==1.85.3 grpcio-tools==1.85.1 protobuf==7.36.2 PyYAML==6.0.3)
 VT_PAUSE_REF=docker.io/library/vtpause:1
 
 # cri_venv: a Python venv with grpcio and the code generated from cri.proto, made once and kept
-# in build/ (keyed by the pins and the proto's hash). Sets CRI_PY and CRI_GEN_DIR.
+# in build/: the venv is remade when the pins change, the code when the proto does.
+# Sets CRI_PY and CRI_GEN_DIR.
 cri_venv() {
-    local v=$VT_REPO/build/cri-venv key
-    key=$(printf '%s\n' "${CRI_PIP[@]}" | cat - "$CRI_DIR/cri.proto" | sha256sum | cut -c1-16)
+    local v=$VT_REPO/build/cri-venv pins
+    pins=$(printf '%s\n' "${CRI_PIP[@]}")
     CRI_PY=$v/bin/python3
-    export CRI_GEN_DIR=$v/gen-$key
+    export CRI_GEN_DIR=$v/gen-$(sha256sum < "$CRI_DIR/cri.proto" | cut -c1-16)
     [ -e "$CRI_GEN_DIR/cri_pb2_grpc.py" ] && return 0
-    rm -rf "$v"
-    /usr/bin/python3 -m venv "$v" || return 1
-    "$v/bin/pip" install -q --disable-pip-version-check "${CRI_PIP[@]}" >"$VT_TMP/pip.log" 2>&1 ||
-        { tail -n 20 "$VT_TMP/pip.log" >&2; return 1; }
+    if [ "$(cat "$v/pins" 2>/dev/null)" != "$pins" ]; then
+        rm -rf "$v"
+        /usr/bin/python3 -m venv "$v" || return 1
+        "$v/bin/pip" install -q --disable-pip-version-check "${CRI_PIP[@]}" >"$VT_TMP/pip.log" 2>&1 ||
+            { tail -n 20 "$VT_TMP/pip.log" >&2; return 1; }
+        echo "$pins" > "$v/pins"
+    fi
     mkdir -p "$CRI_GEN_DIR"
     "$CRI_PY" -m grpc_tools.protoc -I "$CRI_DIR" --python_out="$CRI_GEN_DIR" \
         --grpc_python_out="$CRI_GEN_DIR" "$CRI_DIR/cri.proto" || { rm -rf "$CRI_GEN_DIR"; return 1; }
@@ -255,6 +259,14 @@ cri_scenarios() {
         if [ -n "$pod_net" ] && [ "$out" = "$pod_net" ] && [ "$pod_net" != "$host_net" ] &&
            [ "$pod_net" != "$containerd_net" ]; then pass cri/net/own-netns
         else fail cri/net/own-netns "inside '$out', app pid $pid '$pod_net', host '$host_net', containerd '$containerd_net'"; fi
+
+        # UpdateContainerResources (the kubelet's in-place resize): the shim runs the runtime's
+        # `update --resources -`; the app reads its new memory limit from its own cgroup
+        echo '{ "memory_limit_in_bytes": 100663296 }' > "$K/json/update.json"
+        out=$("${CRI[@]}" update "$APP" "$K/json/update.json" 2>&1) ||
+            fail cri/net/update-container-resources "$out"
+        [ -z "$out" ] && expect_eq cri/net/update-container-resources 100663296 \
+            "$("${CRI[@]}" exec "$APP" 10 sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max' 2>&1)"
 
         # ContainerStatus of a container that exited by itself: its exit code
         c=$("${CRI[@]}" create "$POD" "$(ctr_json net exit7 '{}' sh -c 'exit 7')" "$K/json/pod-net.json" 2>&1) &&
