@@ -1152,3 +1152,35 @@ pub fn recv(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
 }
+
+// ---- audit events and host probes -----------------------------------------------------------
+
+/// One write(2), however much of `buf` it takes: audit lines must go out in a single write so
+/// that O_APPEND keeps them whole (a second write could land after another process's line).
+pub fn write_once(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: buf is a valid readable slice of the given length.
+    let r = unsafe {
+        libc::write(
+            fd.as_raw_fd(),
+            buf.as_ptr() as *const libc::c_void,
+            buf.len(),
+        )
+    };
+    check(r as libc::c_long).map(|n| n as usize)
+}
+
+/// The Landlock ABI version of the running kernel: landlock_create_ruleset(NULL, 0,
+/// LANDLOCK_CREATE_RULESET_VERSION). ENOSYS (not built) or EOPNOTSUPP (not enabled at boot)
+/// when there is none.
+pub fn landlock_abi() -> io::Result<i64> {
+    // SAFETY: with the VERSION flag the kernel reads no attribute and returns a number, no fd.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            1u32,
+        )
+    };
+    check(r)
+}
