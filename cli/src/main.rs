@@ -296,6 +296,16 @@ enum Command {
     Exec(ExecArgs),
     /// Print the runtime-spec features document (JSON) of this runtime.
     Features,
+    /// Report what this host can enforce (kernel, cgroups, user namespaces, seccomp, Landlock,
+    /// AppArmor/SELinux, idmapped mounts, pidfd/clone3/openat2) and what is missing.
+    Check {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+        /// Also probe this bundle's filesystems (idmapped mounts of the bundle and its rootfs).
+        #[arg(long, short = 'b')]
+        bundle: Option<PathBuf>,
+    },
     /// NOT SUPPORTED: rampart cannot checkpoint containers (no CRIU integration); always fails.
     Checkpoint(CheckpointArgs),
     /// NOT SUPPORTED: rampart cannot restore containers (no CRIU integration); always fails.
@@ -436,6 +446,12 @@ impl UpdateArgs {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ListFormat {
     Table,
     Json,
@@ -526,6 +542,16 @@ fn run(cli: &Cli) -> Result<i32, String> {
         Command::Features => {
             let doc = rampart::features::document();
             out(&line(serde_json::to_string_pretty(&doc)))
+        }
+        Command::Check { format, bundle } => {
+            let r = rampart::host_check::report(&rampart::host_check::CheckOptions {
+                state_root: cli.root.clone(),
+                bundle: bundle.clone(),
+            });
+            match format {
+                CheckFormat::Json => out(&line(serde_json::to_string_pretty(&r))),
+                CheckFormat::Text => out(&rampart::host_check::text(&r)),
+            }
         }
         Command::Checkpoint(a) => Err(format!(
             "checkpoint {}: checkpoint/restore is not supported by rampart",

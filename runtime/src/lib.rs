@@ -16,6 +16,7 @@
 //! - `fuzzing` (feature `fuzzing` only): entry points for the fuzz targets in `fuzz/`.
 //! - `audit_log`: `--audit-log` events, with the confinement `readback` reads from /proc and
 //!   `sha256` digests of the config and the seccomp program.
+//! - `host_check`: `rampart check`, what this host can enforce, probed.
 //! - `syscalls`: the only place with raw syscalls (unsafe, each with a SAFETY note).
 
 pub mod apparmor;
@@ -34,6 +35,7 @@ pub mod features;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod hooks;
+pub mod host_check;
 pub mod identity;
 pub mod init;
 pub mod intel_rdt;
