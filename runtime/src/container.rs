@@ -885,6 +885,8 @@ fn delete_reporting(root: &Path, id: &str, force: bool, exit_reported: bool) -> 
     }
     let mut details = serde_json::Map::new();
     details.insert("force".into(), force.into());
+    // delete --force of an unknown id succeeds (engines send it twice): say it was a no-op.
+    details.insert("existed".into(), before.bundle.is_some().into());
     let res = r.as_ref().map(|_| ()).map_err(|e| e.to_string());
     audit_log::record_with(Action::Delete, id, gone, res, details);
     r
