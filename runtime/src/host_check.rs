@@ -194,10 +194,9 @@ pub fn layout(mountinfo: &str) -> (&'static str, Vec<String>, Option<PathBuf>) {
             continue;
         }
         match p[0] {
-            "cgroup2" => {
-                if v2_at.is_none() || f[4] == "/sys/fs/cgroup" {
-                    v2_at = Some(PathBuf::from(f[4]));
-                }
+            // The first cgroup2 mount, or the one at /sys/fs/cgroup when there are several.
+            "cgroup2" if v2_at.is_none() || f[4] == "/sys/fs/cgroup" => {
+                v2_at = Some(PathBuf::from(f[4]));
             }
             "cgroup" => {
                 for o in p[2].split(',') {
