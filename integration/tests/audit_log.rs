@@ -381,3 +381,63 @@ fn syslog_datagrams_to_a_given_socket() {
     drop(sock);
     assert_nothing_left(&r, &b, &id);
 }
+
+#[test]
+fn user_namespace_maps_and_namespaces_match_inside() {
+    let r = Root::new();
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        &format!(
+            "cat /proc/self/uid_map > /out/uid_map; cat /proc/self/gid_map > /out/gid_map; \
+             readlink /proc/self/ns/user > /out/userns; readlink /proc/self/ns/pid > /out/pidns; \
+             {READ_STATUS} > /out/status; touch /out/ready; sleep 600"
+        ),
+    ]);
+    let out = b.bind_dir("/out", false);
+    // Root of the container is host uid 100000 / gid 200000: let it write the probe's files.
+    std::os::unix::fs::chown(&out, Some(100000), Some(200000)).unwrap();
+    b.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"type": "user"}));
+        c["linux"]["uidMappings"] =
+            serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        c["linux"]["gidMappings"] =
+            serde_json::json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    });
+    let log = b.path().join("audit.jsonl");
+    let id = unique("audit-userns");
+    audited(
+        &r,
+        &log,
+        &["run", "-d", "--bundle", b.path().to_str().unwrap(), &id],
+    )
+    .ok();
+    assert!(wait_for_path(&out.join("ready"), 30), "workload never ran");
+    audited(&r, &log, &["delete", "--force", &id]).ok();
+
+    let evs = events(&log);
+    let actions: Vec<&str> = evs.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["create", "start", "exit", "delete"], "{evs:#?}");
+    assert_eq!(evs[2]["killed_by_delete"], true);
+    let obs = &evs[1]["observed"];
+    let rows = |f: &str| -> Value {
+        let text = fs::read_to_string(out.join(f)).unwrap();
+        let rows: Vec<Vec<u64>> = text
+            .lines()
+            .map(|l| l.split_whitespace().map(|x| x.parse().unwrap()).collect())
+            .collect();
+        serde_json::json!(rows)
+    };
+    assert_eq!(obs["uid_map"], rows("uid_map"), "{obs}");
+    assert_eq!(obs["gid_map"], rows("gid_map"), "{obs}");
+    assert_eq!(obs["uid_map"], serde_json::json!([[0, 100000, 65536]]));
+    let inside = |f: &str| fs::read_to_string(out.join(f)).unwrap().trim().to_string();
+    assert_eq!(obs["namespaces"]["user"]["id"], inside("userns").as_str());
+    assert_eq!(obs["namespaces"]["pid"]["id"], inside("pidns").as_str());
+    assert_eq!(obs["namespaces"]["user"]["private"], true);
+    assert_matches_inside(obs, &fs::read_to_string(out.join("status")).unwrap());
+    assert_nothing_left(&r, &b, &id);
+}
