@@ -441,3 +441,33 @@ fn user_namespace_maps_and_namespaces_match_inside() {
     assert_matches_inside(obs, &fs::read_to_string(out.join("status")).unwrap());
     assert_nothing_left(&r, &b, &id);
 }
+
+#[test]
+fn rootless_caller_is_recorded_with_its_uid() {
+    let u = UserSession::new();
+    let b = u.bundle(&["sh", "-c", "exit 3"]);
+    let log = u.dir.path().join("audit.jsonl");
+    let id = unique("audit-rootless");
+    let o = u.rampart(&[
+        "--audit-log",
+        log.to_str().unwrap(),
+        "run",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &id,
+    ]);
+    assert_eq!(o.code, 3, "{o:?}");
+    let evs = events(&log);
+    let actions: Vec<&str> = evs.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["create", "start", "exit", "delete"], "{evs:#?}");
+    for ev in &evs {
+        assert_eq!(ev["caller_uid"], ROOTLESS_UID, "{ev}");
+        assert_eq!(ev["result"], "ok", "{ev}");
+    }
+    assert_eq!(evs[2]["exit_status"], 3);
+    // The log is the caller's own file, made 0600.
+    use std::os::unix::fs::MetadataExt;
+    let md = fs::metadata(&log).unwrap();
+    assert_eq!((md.uid(), md.mode() & 0o777), (ROOTLESS_UID, 0o600));
+    assert!(u.ids().is_empty());
+}
