@@ -423,7 +423,16 @@ pub fn record_with(
                 );
             }
         }
-        Some(_) => ev.observed_note = Some("the container's init is not running".into()),
+        Some(_) => {
+            let note = match (action, ev.result.is_ok()) {
+                (Action::Delete | Action::Exit, _) => {
+                    "not read once the container is gone: its pid may be another process's by now"
+                }
+                (Action::Exec, false) => "the exec failed: no process of it to read",
+                _ => "the container's init is not running",
+            };
+            ev.observed_note = Some(note.into());
+        }
         None => ev.observed_note = Some("no container process".into()),
     }
     write(&ev);
@@ -436,7 +445,11 @@ pub fn record_refused(action: Action, id: &str, bundle: &Path, err: String) {
         return;
     }
     let mut ev = Event::new(action, id);
-    ev.bundle = Some(bundle.to_path_buf());
+    ev.bundle = Some(
+        bundle
+            .canonicalize()
+            .unwrap_or_else(|_| bundle.to_path_buf()),
+    );
     ev.config_sha256 = std::fs::read(bundle.join("config.json"))
         .ok()
         .map(|c| sha256::hex(&c));
