@@ -68,9 +68,9 @@ pub fn report(o: &CheckOptions) -> Value {
     match cgroups["layout"].as_str() {
         Some("v1") | Some("hybrid") => miss(
             "cgroup v2 as the only hierarchy",
-            "limits are applied through cgroup v1: no cgroup.freeze-based pause, no memory.high or \
-             io.max, no eBPF device filter; rootless containers get no cgroup (nothing is \
-             delegated on v1)",
+            "limits go through cgroup v1: memory.high, io.max and linux.resources.unified are \
+             unavailable, device rules are v1 lists; rootless containers get no cgroup limits \
+             (v1 hierarchies are not delegated to users)",
         ),
         Some("none") => miss(
             "cgroups",
@@ -530,10 +530,14 @@ pub fn text(r: &Value) -> String {
     line("selinux", s(&r["lsm"]["selinux"]["mode"]));
     if let Some(m) = r["idmapped_mounts"].as_object() {
         for (k, v) in m {
+            let why = match &v["error"] {
+                Value::String(e) if v["supported"] != true => format!(": {e}"),
+                _ => String::new(),
+            };
             line(
                 &format!("idmapped mounts ({k})"),
                 format!(
-                    "{} ({} {})",
+                    "{} ({} {}){why}",
                     yes(&v["supported"]),
                     s(&v["path"]),
                     s(&v["filesystem"])
