@@ -57,6 +57,11 @@ struct Cli {
     /// config sets limits. Bare `spec --rootless` writes a rootless config.
     #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = ["true", "false", "auto"])]
     rootless: Option<String>,
+    /// Audit events: one JSON line per lifecycle action and per container exit, appended to
+    /// PATH, or sent to syslog (/dev/log, or SOCKET with syslog:SOCKET). See
+    /// docs/audit-events.md. A failed write is a warning; the action's result stands.
+    #[arg(long = "audit-log", global = true, value_name = "PATH|syslog[:SOCKET]")]
+    audit_log: Option<String>,
     /// Path to criu (accepted for compatibility; checkpointing is not supported).
     #[arg(long, global = true, hide = true)]
     criu: Option<PathBuf>,
@@ -291,6 +296,16 @@ enum Command {
     Exec(ExecArgs),
     /// Print the runtime-spec features document (JSON) of this runtime.
     Features,
+    /// Report what this host can enforce (kernel, cgroups, user namespaces, seccomp, Landlock,
+    /// AppArmor/SELinux, idmapped mounts, pidfd/clone3/openat2) and what is missing.
+    Check {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+        /// Also probe this bundle's filesystems (idmapped mounts of the bundle and its rootfs).
+        #[arg(long, short = 'b')]
+        bundle: Option<PathBuf>,
+    },
     /// NOT SUPPORTED: rampart cannot checkpoint containers (no CRIU integration); always fails.
     Checkpoint(CheckpointArgs),
     /// NOT SUPPORTED: rampart cannot restore containers (no CRIU integration); always fails.
@@ -431,6 +446,12 @@ impl UpdateArgs {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ListFormat {
     Table,
     Json,
@@ -521,6 +542,16 @@ fn run(cli: &Cli) -> Result<i32, String> {
         Command::Features => {
             let doc = rampart::features::document();
             out(&line(serde_json::to_string_pretty(&doc)))
+        }
+        Command::Check { format, bundle } => {
+            let r = rampart::host_check::report(&rampart::host_check::CheckOptions {
+                state_root: cli.root.clone(),
+                bundle: bundle.clone(),
+            });
+            match format {
+                CheckFormat::Json => out(&line(serde_json::to_string_pretty(&r))),
+                CheckFormat::Text => out(&rampart::host_check::text(&r)),
+            }
         }
         Command::Checkpoint(a) => Err(format!(
             "checkpoint {}: checkpoint/restore is not supported by rampart",
@@ -680,6 +711,7 @@ fn names_a_container_command() -> bool {
         "--log-format",
         "--cgroup-manager",
         "--criu",
+        "--audit-log",
     ];
     let mut args = std::env::args_os().skip(1);
     while let Some(a) = args.next() {
@@ -742,6 +774,15 @@ fn main() -> ExitCode {
     if let Err(e) = logging::init(cli.log.as_deref(), format, cli.debug) {
         to_stderr(&format!("opening log file: {e}"));
         return ExitCode::from(1);
+    }
+    // Fail-open, as every audit write (see rampart::audit_log): the command goes on and the
+    // engine's log says that its events are not recorded.
+    if let Some(target) = &cli.audit_log {
+        if let Err(e) = rampart::audit_log::init(target) {
+            logging::warn(&format!(
+                "{e}; audit events of this command are not recorded"
+            ));
+        }
     }
     // create, run and exec make processes that enter the container: they must run from a binary
     // the container cannot write (CVE-2019-5736). This re-execs (keeping the pid and every

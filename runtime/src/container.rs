@@ -1,6 +1,7 @@
 //! The lifecycle commands: create, start, run, state, kill, delete, list. Each one takes the
 //! state directory's lock for the id it works on, so operations on one container are serialized.
 
+use crate::audit_log::{self, Action};
 use crate::cgroups::{self, Cgroup, CgroupError, Driver};
 use crate::console;
 use crate::crash_points;
@@ -112,6 +113,15 @@ pub fn create(o: &CreateOptions) -> Result<Created, Error> {
 /// `create`; with `foreground_terminal` (a foreground `run`), process.terminal without a console
 /// socket makes a pty whose master comes back in `Created` for the runtime to proxy.
 fn create_with(o: &CreateOptions, foreground_terminal: bool) -> Result<Created, Error> {
+    let r = create_container(o, foreground_terminal);
+    match &r {
+        Ok(_) => audit_log::record(Action::Create, &o.root, &o.id, Ok(())),
+        Err(e) => audit_log::record_refused(Action::Create, &o.id, &o.bundle, e.to_string()),
+    }
+    r
+}
+
+fn create_container(o: &CreateOptions, foreground_terminal: bool) -> Result<Created, Error> {
     // A bad id is the caller's first mistake: report it before any config problem.
     state::validate_id(&o.id)?;
     let bundle = spec::bundle_dir(&o.bundle)?;
@@ -136,6 +146,9 @@ fn create_with(o: &CreateOptions, foreground_terminal: bool) -> Result<Created, 
         return Err(Error::SaveConfig { path: saved, err });
     }
     crash_points::at("create:config-saved");
+    if audit_log::enabled() {
+        audit_log::save_planned(&dir.path, &audit_log::planned(&spec, &plan));
+    }
     create_in(o, &plan, dir, joins, foreground_terminal)
 }
 
@@ -605,6 +618,17 @@ pub fn status_of(dir: &ContainerDir, st: &State) -> Status {
 
 /// `start`: lets a created container's init exec the workload, then runs poststart hooks.
 pub fn start(root: &Path, id: &str) -> Result<(), Error> {
+    let r = start_container(root, id);
+    audit_log::record(
+        Action::Start,
+        root,
+        id,
+        r.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+    );
+    r
+}
+
+fn start_container(root: &Path, id: &str) -> Result<(), Error> {
     let dir = ContainerDir::open(root, id)?;
     let mut st = dir.load()?;
     let status = status_of(&dir, &st);
@@ -625,8 +649,9 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
     // poststart hooks must run after the workload is executed. The init's copy of the fifo is
     // close-on-exec and is the last writer once ours is closed, so a reader sees POLLHUP at its
     // exec. The kernel only reports that hangup to a reader opened before the last writer
-    // came, hence the reader first and a fresh writer for the byte.
-    let (fifo, exec_watch) = if st.poststart.is_empty() {
+    // came, hence the reader first and a fresh writer for the byte. The audit event waits the
+    // same way: it must read back the workload's confinement, not the init's before exec.
+    let (fifo, exec_watch) = if st.poststart.is_empty() && !audit_log::enabled() {
         (fifo, None)
     } else {
         let watch = open_exec_fifo(&fifo_path, libc::O_RDONLY, id)?;
@@ -761,6 +786,24 @@ fn open_init(st: &State) -> Result<std::os::fd::OwnedFd, Error> {
 /// `kill`: sends a signal to the init, or with `all` to every process of the container in its
 /// cgroup (see `own_processes`: not to others that share the cgroup).
 pub fn kill(root: &Path, id: &str, sig: i32, all: bool, driver: Driver) -> Result<(), Error> {
+    let r = kill_container(root, id, sig, all, driver);
+    if audit_log::enabled() {
+        let mut details = serde_json::Map::new();
+        details.insert("signal".into(), sig.into());
+        details.insert("all".into(), all.into());
+        let res = r.as_ref().map(|_| ()).map_err(|e| e.to_string());
+        audit_log::record_with(
+            Action::Kill,
+            id,
+            audit_log::snapshot(root, id),
+            res,
+            details,
+        );
+    }
+    r
+}
+
+fn kill_container(root: &Path, id: &str, sig: i32, all: bool, driver: Driver) -> Result<(), Error> {
     let dir = ContainerDir::open(root, id)?;
     let st = dir.load()?;
     let status = status_of(&dir, &st);
@@ -815,6 +858,41 @@ fn poll_for(fd: std::os::fd::BorrowedFd<'_>, events: libc::c_short, timeout: Dur
 /// `delete`: removes a stopped (or, with --force, any) container: its processes, cgroup and
 /// state. A created container is deleted without --force, as runc does.
 pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
+    delete_reporting(root, id, force, false)
+}
+
+/// `delete`, with its audit events: the container's exit (unless `exit_reported`: a foreground
+/// `run` reports it with the status) and the delete itself. Their snapshot is taken before the
+/// state goes; nothing is read back after, when the init's pid may already be someone else's.
+fn delete_reporting(root: &Path, id: &str, force: bool, exit_reported: bool) -> Result<(), Error> {
+    if !audit_log::enabled() {
+        return delete_container(root, id, force);
+    }
+    let before = audit_log::snapshot(root, id);
+    let r = delete_container(root, id, force);
+    let gone = audit_log::Snapshot {
+        alive: false,
+        ..before.clone()
+    };
+    if r.is_ok() && !exit_reported && before.pid.is_some() {
+        let mut details = serde_json::Map::new();
+        // The init is not our child once create has returned, so its wait status is the
+        // parent's (an engine's shim, or pid 1): not ours to read.
+        details.insert("exit_status".into(), serde_json::Value::Null);
+        details.insert("killed_by_delete".into(), before.alive.into());
+        details.insert("reported_by".into(), "delete".into());
+        audit_log::record_with(Action::Exit, id, gone.clone(), Ok(()), details);
+    }
+    let mut details = serde_json::Map::new();
+    details.insert("force".into(), force.into());
+    // delete --force of an unknown id succeeds (engines send it twice): say it was a no-op.
+    details.insert("existed".into(), before.bundle.is_some().into());
+    let res = r.as_ref().map(|_| ()).map_err(|e| e.to_string());
+    audit_log::record_with(Action::Delete, id, gone, res, details);
+    r
+}
+
+fn delete_container(root: &Path, id: &str, force: bool) -> Result<(), Error> {
     let dir = match ContainerDir::open(root, id) {
         Ok(d) => d,
         Err(StateError::NotFound { .. }) if force => return Ok(()),
@@ -932,7 +1010,8 @@ pub fn run(o: &CreateOptions, detach: bool) -> Result<i32, Error> {
         let set = unsafe { set.assume_init_ref() };
         let code = crate::exec::wait_foreground(created.pid, set, Some(master))
             .map_err(|e| Error::Wait(io::Error::other(e.to_string())))?;
-        delete(&o.root, &o.id, true)?;
+        record_exit(o, code);
+        delete_reporting(&o.root, &o.id, true, true)?;
         return Ok(code);
     }
     let code = loop {
@@ -964,6 +1043,26 @@ pub fn run(o: &CreateOptions, detach: bool) -> Result<i32, Error> {
         unsafe { libc::kill(created.pid, sig) };
     };
     crash_points::at("run:workload-exited");
-    delete(&o.root, &o.id, true)?;
+    record_exit(o, code);
+    delete_reporting(&o.root, &o.id, true, true)?;
     Ok(code)
+}
+
+/// The exit event of a foreground `run`, the one place rampart sees the workload's status (the
+/// init is its child). `code` is run's own exit status: the workload's, or 128+N for signal N.
+fn record_exit(o: &CreateOptions, code: i32) {
+    if !audit_log::enabled() {
+        return;
+    }
+    let snap = audit_log::Snapshot {
+        alive: false,
+        ..audit_log::snapshot(&o.root, &o.id)
+    };
+    let mut details = serde_json::Map::new();
+    details.insert("exit_status".into(), code.into());
+    if code > 128 {
+        details.insert("signal".into(), (code - 128).into());
+    }
+    details.insert("reported_by".into(), "run".into());
+    audit_log::record_with(Action::Exit, &o.id, snap, Ok(()), details);
 }

@@ -27,6 +27,7 @@
 //! time) unless the `--process` JSON or the flags say otherwise; inheritable and ambient
 //! capabilities stay empty unless asked for (CVE-2022-29162).
 
+use crate::audit_log::{self, Action};
 use crate::capabilities;
 use crate::cgroups::{Cgroup, CgroupError, Driver};
 use crate::console::{self, ConsoleError};
@@ -203,6 +204,31 @@ pub fn preserved_holes() -> &'static [RawFd] {
 /// Runs `exec`. Returns the exit code of the process for a foreground exec (128+N when killed
 /// by signal N), 0 for a detached one.
 pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
+    let r = exec_process(o);
+    // Success was recorded once the process had exec'd (below); what fails after that is the
+    // wait, not the exec.
+    if let Err(e) = &r {
+        if !EXEC_RECORDED.load(std::sync::atomic::Ordering::Relaxed) {
+            let snap = audit_log::Snapshot {
+                alive: false,
+                ..audit_log::snapshot(&o.root, &o.id)
+            };
+            audit_log::record_with(
+                Action::Exec,
+                &o.id,
+                snap,
+                Err(e.to_string()),
+                serde_json::Map::new(),
+            );
+        }
+    }
+    r
+}
+
+/// Set once this process's exec event is written.
+static EXEC_RECORDED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn exec_process(o: &ExecOptions) -> Result<i32, ExecError> {
     let dir = ContainerDir::open(&o.root, &o.id)?;
     let st = dir.load()?;
     match container::status_of(&dir, &st) {
@@ -379,6 +405,21 @@ pub fn exec(o: &ExecOptions) -> Result<i32, ExecError> {
             err: e.to_string(),
         })?;
         crash_points::at("exec:pid-file-written");
+    }
+    if audit_log::enabled() {
+        // Our child, exec'd and not reaped: its pid cannot be anyone else's yet.
+        let snap = audit_log::Snapshot {
+            pid: Some(pid),
+            alive: true,
+            started: true,
+            planned: Some(audit_log::planned(&spec, &plan)),
+            ..audit_log::snapshot(&o.root, &o.id)
+        };
+        let mut details = serde_json::Map::new();
+        details.insert("init_pid".into(), st.pid.into());
+        details.insert("detach".into(), o.detach.into());
+        audit_log::record_with(Action::Exec, &o.id, snap, Ok(()), details);
+        EXEC_RECORDED.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let mut guard = guard;
     guard.0 = None;

@@ -14,9 +14,13 @@
 //! - `crash_points`: named places between lifecycle steps where a test build (feature
 //!   `crash-points`) SIGKILLs the runtime; nothing in a normal build.
 //! - `fuzzing` (feature `fuzzing` only): entry points for the fuzz targets in `fuzz/`.
+//! - `audit_log`: `--audit-log` events, with the confinement `readback` reads from /proc and
+//!   `sha256` digests of the config and the seccomp program.
+//! - `host_check`: `rampart check`, what this host can enforce, probed.
 //! - `syscalls`: the only place with raw syscalls (unsafe, each with a SAFETY note).
 
 pub mod apparmor;
+pub mod audit_log;
 pub mod capabilities;
 pub mod cgroups;
 pub mod console;
@@ -31,6 +35,7 @@ pub mod features;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod hooks;
+pub mod host_check;
 pub mod identity;
 pub mod init;
 pub mod intel_rdt;
@@ -44,11 +49,13 @@ pub mod net_devices;
 pub mod paths;
 pub mod plan;
 pub mod process;
+pub mod readback;
 pub mod rlimits;
 pub mod rootfs;
 pub mod scheduling;
 pub mod sealed_binary;
 pub mod seccomp;
+pub mod sha256;
 pub mod signals;
 pub mod spec;
 pub mod state;

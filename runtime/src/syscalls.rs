@@ -1152,3 +1152,71 @@ pub fn recv(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
 }
+
+// ---- audit events and host probes -----------------------------------------------------------
+
+/// One write(2), however much of `buf` it takes: audit lines must go out in a single write so
+/// that O_APPEND keeps them whole (a second write could land after another process's line).
+pub fn write_once(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: buf is a valid readable slice of the given length.
+    let r = unsafe {
+        libc::write(
+            fd.as_raw_fd(),
+            buf.as_ptr() as *const libc::c_void,
+            buf.len(),
+        )
+    };
+    check(r as libc::c_long).map(|n| n as usize)
+}
+
+/// The Landlock ABI version of the running kernel: landlock_create_ruleset(NULL, 0,
+/// LANDLOCK_CREATE_RULESET_VERSION). ENOSYS (not built) or EOPNOTSUPP (not enabled at boot)
+/// when there is none.
+pub fn landlock_abi() -> io::Result<i64> {
+    // SAFETY: with the VERSION flag the kernel reads no attribute and returns a number, no fd.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            1u32,
+        )
+    };
+    check(r)
+}
+
+/// Whether clone3(2) exists: called with a NULL argument of size 0, a kernel that has it refuses
+/// the size (EINVAL) before doing anything; one without it answers ENOSYS. Nothing is cloned.
+pub fn clone3_exists() -> io::Result<bool> {
+    // SAFETY: size 0 is below CLONE_ARGS_SIZE_VER0, so the kernel reads nothing and clones
+    // nothing.
+    let r = unsafe { libc::syscall(libc::SYS_clone3, std::ptr::null::<libc::c_void>(), 0usize) };
+    match check(r) {
+        Ok(_) => Err(io::Error::other("clone3 with no arguments succeeded")),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether seccomp(SECCOMP_SET_MODE_FILTER) takes `flags`: with a NULL program, known flags get
+/// as far as copying the program (EFAULT), unknown ones are refused first (EINVAL). No filter is
+/// ever installed.
+pub fn seccomp_filter_flags_supported(flags: u32) -> io::Result<bool> {
+    const SECCOMP_SET_MODE_FILTER: u32 = 1;
+    // SAFETY: a NULL program pointer: the kernel fails to copy it and installs nothing.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            flags,
+            std::ptr::null::<libc::c_void>(),
+        )
+    };
+    match check(r) {
+        Ok(_) => Err(io::Error::other("seccomp with a NULL program succeeded")),
+        Err(e) if e.raw_os_error() == Some(libc::EFAULT) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(false),
+        Err(e) => Err(e),
+    }
+}

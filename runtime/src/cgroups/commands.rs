@@ -74,6 +74,13 @@ fn wrong(id: &str, status: Status, what: &'static str, want: &'static str) -> Co
 
 /// `pause`: freezes every process of a running container (freezer v1 / cgroup.freeze v2).
 pub fn pause(root: &Path, id: &str) -> Result<(), CommandError> {
+    let r = pause_container(root, id);
+    let res = r.as_ref().map(|_| ()).map_err(|e| e.to_string());
+    crate::audit_log::record(crate::audit_log::Action::Pause, root, id, res);
+    r
+}
+
+fn pause_container(root: &Path, id: &str) -> Result<(), CommandError> {
     let (_dir, _st, status, cg) = open(root, id)?;
     if status != Status::Running {
         return Err(wrong(id, status, "pause", "running"));
@@ -85,6 +92,13 @@ pub fn pause(root: &Path, id: &str) -> Result<(), CommandError> {
 
 /// `resume`: thaws a paused container.
 pub fn resume(root: &Path, id: &str) -> Result<(), CommandError> {
+    let r = resume_container(root, id);
+    let res = r.as_ref().map(|_| ()).map_err(|e| e.to_string());
+    crate::audit_log::record(crate::audit_log::Action::Resume, root, id, res);
+    r
+}
+
+fn resume_container(root: &Path, id: &str) -> Result<(), CommandError> {
     let (_dir, _st, status, cg) = open(root, id)?;
     if status != Status::Paused {
         return Err(wrong(id, status, "resume", "paused"));
@@ -328,6 +342,13 @@ pub fn update_resources(f: &UpdateFlags) -> Result<LinuxResources, CommandError>
 
 /// `update`: applies new limits to a created, running or paused container.
 pub fn update(root: &Path, id: &str, f: &UpdateFlags) -> Result<(), CommandError> {
+    let r = update_container(root, id, f);
+    let res = r.as_ref().map(|_| ()).map_err(|e| e.to_string());
+    crate::audit_log::record(crate::audit_log::Action::Update, root, id, res);
+    r
+}
+
+fn update_container(root: &Path, id: &str, f: &UpdateFlags) -> Result<(), CommandError> {
     let mut r = update_resources(f)?;
     let (dir, st, status, cg) = open(root, id)?;
     if status == Status::Stopped {
