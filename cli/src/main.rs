@@ -311,10 +311,19 @@ enum Command {
         force: bool,
         id: String,
     },
-    /// Create and start a container, wait for it and delete it (unless --detach).
+    /// Create and start a container, wait for it and delete it (unless --detach or --keep).
     Run {
+        /// Return once the workload runs; do not wait for it.
         #[arg(long, short = 'd')]
         detach: bool,
+        /// Do not delete the container after it exits: it stays listed as stopped until
+        /// `delete`.
+        #[arg(long)]
+        keep: bool,
+        /// Do not make rampart the child subreaper: processes the workload orphans outside a pid
+        /// namespace of its own go to the host's reaper instead of rampart.
+        #[arg(long = "no-subreaper")]
+        no_subreaper: bool,
         #[command(flatten)]
         create: CreateArgs,
     },
@@ -378,8 +387,8 @@ struct UpdateArgs {
     /// Ignored with a warning.
     #[arg(long = "kernel-memory-tcp", hide = true, allow_hyphen_values = true)]
     kernel_memory_tcp: Option<String>,
-    /// CPU shares (relative weight).
-    #[arg(long = "cpu-shares")]
+    /// CPU shares (relative weight; runc's spelling, --cpu-shares is an alias).
+    #[arg(long = "cpu-share", visible_alias = "cpu-shares")]
     cpu_shares: Option<u64>,
     /// CPU CFS quota in microseconds per period (-1 unlimited).
     #[arg(long = "cpu-quota", allow_hyphen_values = true)]
@@ -387,6 +396,12 @@ struct UpdateArgs {
     /// CPU CFS period in microseconds.
     #[arg(long = "cpu-period")]
     cpu_period: Option<u64>,
+    /// CPU CFS burst in microseconds: run time a period may borrow from earlier ones.
+    #[arg(long = "cpu-burst")]
+    cpu_burst: Option<u64>,
+    /// 1: the cgroup's tasks run as SCHED_IDLE (cpu.idle); 0: the default behaviour.
+    #[arg(long = "cpu-idle")]
+    cpu_idle: Option<i64>,
     /// CPU realtime period in microseconds.
     #[arg(long = "cpu-rt-period")]
     cpu_rt_period: Option<u64>,
@@ -405,6 +420,13 @@ struct UpdateArgs {
     /// Block IO weight (10..1000).
     #[arg(long = "blkio-weight")]
     blkio_weight: Option<u16>,
+    /// Intel RDT/CAT L3 cache schema line (L3:<id>=<mask>;...) for the container's resctrl
+    /// group (needs resctrl, and linux.intelRdt at create).
+    #[arg(long = "l3-cache-schema")]
+    l3_cache_schema: Option<String>,
+    /// Intel RDT/MBA memory bandwidth schema line (MB:<id>=<percent>;...), as above.
+    #[arg(long = "mem-bw-schema")]
+    mem_bw_schema: Option<String>,
     id: String,
 }
 
@@ -420,12 +442,16 @@ impl UpdateArgs {
             cpu_shares: self.cpu_shares,
             cpu_quota: self.cpu_quota,
             cpu_period: self.cpu_period,
+            cpu_burst: self.cpu_burst,
+            cpu_idle: self.cpu_idle,
             cpu_rt_period: self.cpu_rt_period,
             cpu_rt_runtime: self.cpu_rt_runtime,
             cpuset_cpus: self.cpuset_cpus.clone(),
             cpuset_mems: self.cpuset_mems.clone(),
             pids_limit: self.pids_limit,
             blkio_weight: self.blkio_weight,
+            l3_cache_schema: self.l3_cache_schema.clone(),
+            mem_bw_schema: self.mem_bw_schema.clone(),
         }
     }
 }
@@ -543,8 +569,18 @@ fn run(cli: &Cli) -> Result<i32, String> {
         Command::Delete { force, id } => container::delete(&cli.root, id, *force)
             .map(|_| 0)
             .map_err(e),
-        Command::Run { detach, create } => {
-            container::run(&create_options(cli, create), *detach).map_err(e)
+        Command::Run {
+            detach,
+            keep,
+            no_subreaper,
+            create,
+        } => {
+            let r = container::RunOptions {
+                detach: *detach,
+                keep: *keep,
+                subreaper: !*no_subreaper,
+            };
+            container::run(&create_options(cli, create), r).map_err(e)
         }
         Command::Spec { bundle } => {
             let rootless = cli.rootless.as_deref() == Some("true");
@@ -663,7 +699,11 @@ fn out(text: &str) -> Result<i32, String> {
 /// eprintln! without its panic when stderr is gone.
 fn to_stderr(text: &str) {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "rampart: {text}");
+    let _ = writeln!(
+        std::io::stderr(),
+        "rampart: {}",
+        logging::errno_in_words(text)
+    );
 }
 
 fn cgroup_cmd(r: Result<(), rampart::cgroups::commands::CommandError>) -> Result<i32, String> {
@@ -724,6 +764,13 @@ fn main() -> ExitCode {
     };
     let (root, root_hint) = state_root(&cli);
     cli.root = root;
+    // runc's exit status when the runtime itself fails: 255 for exec (a process that ran and
+    // failed has its own status, which must not be mistaken for ours), 1 for the rest.
+    let failure = ExitCode::from(if matches!(cli.command, Command::Exec(_)) {
+        255
+    } else {
+        1
+    });
     // Before anything is opened (the log file too): descriptors 3..3+N go to the container, so
     // none of ours may land there. Only the commands that start a process pass any.
     let preserved = match &cli.command {
@@ -756,7 +803,7 @@ fn main() -> ExitCode {
             if !logging::logs_to_stderr() {
                 to_stderr(&msg);
             }
-            return ExitCode::from(1);
+            return failure;
         }
     }
     // Reported once logging is up, so an engine reading --log sees why.
@@ -772,7 +819,7 @@ fn main() -> ExitCode {
             if !logging::logs_to_stderr() {
                 to_stderr(&msg);
             }
-            ExitCode::from(1)
+            failure
         }
     }
 }
