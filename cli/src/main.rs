@@ -1,7 +1,9 @@
 //! The `rampart` binary: runc's command line, flags and exit codes mapped onto the runtime
 //! library. Nothing here knows how containers are made.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+mod docs;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use rampart::cgroups::Driver;
 use rampart::container::{self, CreateOptions};
 use rampart::logging;
@@ -735,12 +737,42 @@ fn names_a_container_command() -> bool {
     false
 }
 
+/// `rampart __generate-docs DIR` (see docs.rs): man pages and completions for `make install`.
+fn generate_docs() -> ExitCode {
+    let Some(dir) = std::env::args_os().nth(2) else {
+        to_stderr(&format!("usage: rampart {} DIR", docs::COMMAND));
+        return ExitCode::from(2);
+    };
+    match docs::generate(Cli::command(), Path::new(&dir)) {
+        Ok(paths) => {
+            let text: String = paths.iter().map(|p| format!("{}\n", p.display())).collect();
+            match out(&text) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(msg) => {
+                    to_stderr(&msg);
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Err(msg) => {
+            to_stderr(&msg);
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     // Before anything can enter a container namespace: nobody inside may open this process's
     // /proc/<pid>/exe, mem or fds (CVE-2019-5736). The flag is inherited by the cloned init and
     // reset by the kernel when it execs the workload.
     // SAFETY: PR_SET_DUMPABLE takes an integer argument.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) };
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == docs::COMMAND)
+    {
+        return generate_docs();
+    }
     // The re-exec from a sealed binary (below) happens before clap parses anything when the
     // command line plainly names create, run or exec: the re-executed process parses once, so
     // the defense costs one execve, not a second parse. An error here is not reported: the check

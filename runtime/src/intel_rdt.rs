@@ -42,7 +42,9 @@ pub enum IntelRdtError {
     },
     #[error("update --{flag}: this host has no resctrl filesystem mounted (no mount of type resctrl in /proc/self/mountinfo: no Intel RDT, or resctrl not mounted), so the schema cannot be applied")]
     UpdateNoResctrl { flag: &'static str },
-    #[error("update --{flag}: Intel RDT/{feature} is not enabled on this host: resctrl has no {path}")]
+    #[error(
+        "update --{flag}: Intel RDT/{feature} is not enabled on this host: resctrl has no {path}"
+    )]
     UpdateNotEnabled {
         flag: &'static str,
         feature: &'static str,
@@ -555,19 +557,31 @@ mod tests {
         assert!(e.to_string().contains("no resctrl filesystem"), "{e}");
         // No info/L3 yet: CAT is not enabled.
         let e = check_update(Some(&root), Some(&own), "c1", Some("L3:0=f"), None).unwrap_err();
-        assert!(matches!(e, IntelRdtError::UpdateNotEnabled { feature: "CAT", .. }), "{e}");
+        assert!(
+            matches!(e, IntelRdtError::UpdateNotEnabled { feature: "CAT", .. }),
+            "{e}"
+        );
         fs::create_dir_all(root.join("info/L3")).unwrap();
         fs::create_dir_all(root.join("info/MB")).unwrap();
-        for (l3, mb) in [(Some("MB:0=50"), None), (None, Some("L3:0=f")), (Some("L3"), None)] {
+        for (l3, mb) in [
+            (Some("MB:0=50"), None),
+            (None, Some("L3:0=f")),
+            (Some("L3"), None),
+        ] {
             assert!(check_update(Some(&root), Some(&own), "c1", l3, mb).is_err());
         }
         let e = check_update(Some(&root), None, "c1", None, Some("MB:0=50")).unwrap_err();
         assert!(matches!(e, IntelRdtError::UpdateNoGroup { .. }), "{e}");
         let e = check_update(Some(&root), Some(&shared), "c1", Some("L3:0=f"), None).unwrap_err();
         assert!(matches!(e, IntelRdtError::UpdateSharedGroup { .. }), "{e}");
-        let lines =
-            check_update(Some(&root), Some(&own), "c1", Some("L3:0=f;1=3"), Some("MB:0=40"))
-                .unwrap();
+        let lines = check_update(
+            Some(&root),
+            Some(&own),
+            "c1",
+            Some("L3:0=f;1=3"),
+            Some("MB:0=40"),
+        )
+        .unwrap();
         assert_eq!(lines, ["L3:0=f;1=3", "MB:0=40"]);
         apply_update(&own, &lines).unwrap();
         assert_eq!(

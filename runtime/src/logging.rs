@@ -150,13 +150,21 @@ mod tests {
     #[test]
     fn os_error_suffixes_become_words_only() {
         let e = std::io::Error::from_raw_os_error(libc::ENOENT);
-        let msg = format!("reading /x: {e}: while creating: {}", std::io::Error::from_raw_os_error(libc::EACCES));
+        let msg = format!(
+            "reading /x: {e}: while creating: {}",
+            std::io::Error::from_raw_os_error(libc::EACCES)
+        );
         assert_eq!(
             super::errno_in_words(&msg),
             "reading /x: No such file or directory: while creating: Permission denied"
         );
         // Only the exact suffix goes: other parentheses stay.
-        for keep in ["a (os error )", "a (os error 2", "(pid 3) x", "a (os error x)"] {
+        for keep in [
+            "a (os error )",
+            "a (os error 2",
+            "(pid 3) x",
+            "a (os error x)",
+        ] {
             assert_eq!(super::errno_in_words(keep), keep);
         }
     }
