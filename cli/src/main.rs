@@ -99,6 +99,9 @@ struct CreateArgs {
     /// Pass N extra descriptors (3..3+N) to the container.
     #[arg(long = "preserve-fds", default_value_t = 0)]
     preserve_fds: u32,
+    /// NOT SUPPORTED (runc 1.2): refused with an error; use --pid-file.
+    #[arg(long = "pidfd-socket")]
+    pidfd_socket: Option<PathBuf>,
     /// Container id.
     id: String,
 }
@@ -155,6 +158,9 @@ struct ExecArgs {
     /// Allow exec into a paused container.
     #[arg(long = "ignore-paused")]
     ignore_paused: bool,
+    /// NOT SUPPORTED (runc 1.2): refused with an error; use --pid-file.
+    #[arg(long = "pidfd-socket")]
+    pidfd_socket: Option<PathBuf>,
     /// Container id.
     id: String,
     /// The command and its arguments (after `--` when they start with a dash).
@@ -538,8 +544,28 @@ fn create_options(cli: &Cli, a: &CreateArgs) -> CreateOptions {
     }
 }
 
+/// runc 1.2's --pidfd-socket (a pidfd of the new process sent over a unix socket) is not
+/// implemented: refused before anything is made, rather than leaving the caller waiting on a
+/// socket nobody writes to.
+fn refuse_pidfd_socket(p: &Option<PathBuf>) -> Result<(), String> {
+    match p {
+        Some(p) => Err(format!(
+            "--pidfd-socket {}: not supported by rampart (no pidfd is sent); use --pid-file",
+            p.display()
+        )),
+        None => Ok(()),
+    }
+}
+
 fn run(cli: &Cli) -> Result<i32, String> {
     let e = |e: container::Error| e.to_string();
+    match &cli.command {
+        Command::Create(a) | Command::Run { create: a, .. } => {
+            refuse_pidfd_socket(&a.pidfd_socket)?
+        }
+        Command::Exec(a) => refuse_pidfd_socket(&a.pidfd_socket)?,
+        _ => {}
+    }
     match &cli.command {
         Command::Create(a) => container::create(&create_options(cli, a))
             .map(|_| 0)
