@@ -154,6 +154,8 @@ mod tests {
             "reading /x: {e}: while creating: {}",
             std::io::Error::from_raw_os_error(libc::EACCES)
         );
+        // What Rust's Display gives, and what must not reach the user.
+        assert!(msg.contains("directory (os error 2)"), "{msg}");
         assert_eq!(
             super::errno_in_words(&msg),
             "reading /x: No such file or directory: while creating: Permission denied"
