@@ -1,7 +1,9 @@
 //! The `rampart` binary: runc's command line, flags and exit codes mapped onto the runtime
 //! library. Nothing here knows how containers are made.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+mod docs;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use rampart::cgroups::Driver;
 use rampart::container::{self, CreateOptions};
 use rampart::logging;
@@ -102,6 +104,9 @@ struct CreateArgs {
     /// Pass N extra descriptors (3..3+N) to the container.
     #[arg(long = "preserve-fds", default_value_t = 0)]
     preserve_fds: u32,
+    /// NOT SUPPORTED (runc 1.2): refused with an error; use --pid-file.
+    #[arg(long = "pidfd-socket")]
+    pidfd_socket: Option<PathBuf>,
     /// Container id.
     id: String,
 }
@@ -158,6 +163,9 @@ struct ExecArgs {
     /// Allow exec into a paused container.
     #[arg(long = "ignore-paused")]
     ignore_paused: bool,
+    /// NOT SUPPORTED (runc 1.2): refused with an error; use --pid-file.
+    #[arg(long = "pidfd-socket")]
+    pidfd_socket: Option<PathBuf>,
     /// Container id.
     id: String,
     /// The command and its arguments (after `--` when they start with a dash).
@@ -326,10 +334,19 @@ enum Command {
         force: bool,
         id: String,
     },
-    /// Create and start a container, wait for it and delete it (unless --detach).
+    /// Create and start a container, wait for it and delete it (unless --detach or --keep).
     Run {
+        /// Return once the workload runs; do not wait for it.
         #[arg(long, short = 'd')]
         detach: bool,
+        /// Do not delete the container after it exits: it stays listed as stopped until
+        /// `delete`.
+        #[arg(long)]
+        keep: bool,
+        /// Do not make rampart the child subreaper: processes the workload orphans outside a pid
+        /// namespace of its own go to the host's reaper instead of rampart.
+        #[arg(long = "no-subreaper")]
+        no_subreaper: bool,
         #[command(flatten)]
         create: CreateArgs,
     },
@@ -393,8 +410,8 @@ struct UpdateArgs {
     /// Ignored with a warning.
     #[arg(long = "kernel-memory-tcp", hide = true, allow_hyphen_values = true)]
     kernel_memory_tcp: Option<String>,
-    /// CPU shares (relative weight).
-    #[arg(long = "cpu-shares")]
+    /// CPU shares (relative weight; runc's spelling, --cpu-shares is an alias).
+    #[arg(long = "cpu-share", visible_alias = "cpu-shares")]
     cpu_shares: Option<u64>,
     /// CPU CFS quota in microseconds per period (-1 unlimited).
     #[arg(long = "cpu-quota", allow_hyphen_values = true)]
@@ -402,6 +419,12 @@ struct UpdateArgs {
     /// CPU CFS period in microseconds.
     #[arg(long = "cpu-period")]
     cpu_period: Option<u64>,
+    /// CPU CFS burst in microseconds: run time a period may borrow from earlier ones.
+    #[arg(long = "cpu-burst")]
+    cpu_burst: Option<u64>,
+    /// 1: the cgroup's tasks run as SCHED_IDLE (cpu.idle); 0: the default behaviour.
+    #[arg(long = "cpu-idle")]
+    cpu_idle: Option<i64>,
     /// CPU realtime period in microseconds.
     #[arg(long = "cpu-rt-period")]
     cpu_rt_period: Option<u64>,
@@ -420,6 +443,13 @@ struct UpdateArgs {
     /// Block IO weight (10..1000).
     #[arg(long = "blkio-weight")]
     blkio_weight: Option<u16>,
+    /// Intel RDT/CAT L3 cache schema line (L3:<id>=<mask>;...) for the container's resctrl
+    /// group (needs resctrl, and linux.intelRdt at create).
+    #[arg(long = "l3-cache-schema")]
+    l3_cache_schema: Option<String>,
+    /// Intel RDT/MBA memory bandwidth schema line (MB:<id>=<percent>;...), as above.
+    #[arg(long = "mem-bw-schema")]
+    mem_bw_schema: Option<String>,
     id: String,
 }
 
@@ -435,12 +465,16 @@ impl UpdateArgs {
             cpu_shares: self.cpu_shares,
             cpu_quota: self.cpu_quota,
             cpu_period: self.cpu_period,
+            cpu_burst: self.cpu_burst,
+            cpu_idle: self.cpu_idle,
             cpu_rt_period: self.cpu_rt_period,
             cpu_rt_runtime: self.cpu_rt_runtime,
             cpuset_cpus: self.cpuset_cpus.clone(),
             cpuset_mems: self.cpuset_mems.clone(),
             pids_limit: self.pids_limit,
             blkio_weight: self.blkio_weight,
+            l3_cache_schema: self.l3_cache_schema.clone(),
+            mem_bw_schema: self.mem_bw_schema.clone(),
         }
     }
 }
@@ -531,8 +565,28 @@ fn create_options(cli: &Cli, a: &CreateArgs) -> CreateOptions {
     }
 }
 
+/// runc 1.2's --pidfd-socket (a pidfd of the new process sent over a unix socket) is not
+/// implemented: refused before anything is made, rather than leaving the caller waiting on a
+/// socket nobody writes to.
+fn refuse_pidfd_socket(p: &Option<PathBuf>) -> Result<(), String> {
+    match p {
+        Some(p) => Err(format!(
+            "--pidfd-socket {}: not supported by rampart (no pidfd is sent); use --pid-file",
+            p.display()
+        )),
+        None => Ok(()),
+    }
+}
+
 fn run(cli: &Cli) -> Result<i32, String> {
     let e = |e: container::Error| e.to_string();
+    match &cli.command {
+        Command::Create(a) | Command::Run { create: a, .. } => {
+            refuse_pidfd_socket(&a.pidfd_socket)?
+        }
+        Command::Exec(a) => refuse_pidfd_socket(&a.pidfd_socket)?,
+        _ => {}
+    }
     match &cli.command {
         Command::Create(a) => container::create(&create_options(cli, a))
             .map(|_| 0)
@@ -574,8 +628,18 @@ fn run(cli: &Cli) -> Result<i32, String> {
         Command::Delete { force, id } => container::delete(&cli.root, id, *force)
             .map(|_| 0)
             .map_err(e),
-        Command::Run { detach, create } => {
-            container::run(&create_options(cli, create), *detach).map_err(e)
+        Command::Run {
+            detach,
+            keep,
+            no_subreaper,
+            create,
+        } => {
+            let r = container::RunOptions {
+                detach: *detach,
+                keep: *keep,
+                subreaper: !*no_subreaper,
+            };
+            container::run(&create_options(cli, create), r).map_err(e)
         }
         Command::Spec { bundle } => {
             let rootless = cli.rootless.as_deref() == Some("true");
@@ -694,7 +758,11 @@ fn out(text: &str) -> Result<i32, String> {
 /// eprintln! without its panic when stderr is gone.
 fn to_stderr(text: &str) {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "rampart: {text}");
+    let _ = writeln!(
+        std::io::stderr(),
+        "rampart: {}",
+        logging::errno_in_words(text)
+    );
 }
 
 fn cgroup_cmd(r: Result<(), rampart::cgroups::commands::CommandError>) -> Result<i32, String> {
@@ -727,12 +795,42 @@ fn names_a_container_command() -> bool {
     false
 }
 
+/// `rampart __generate-docs DIR` (see docs.rs): man pages and completions for `make install`.
+fn generate_docs() -> ExitCode {
+    let Some(dir) = std::env::args_os().nth(2) else {
+        to_stderr(&format!("usage: rampart {} DIR", docs::COMMAND));
+        return ExitCode::from(2);
+    };
+    match docs::generate(Cli::command(), Path::new(&dir)) {
+        Ok(paths) => {
+            let text: String = paths.iter().map(|p| format!("{}\n", p.display())).collect();
+            match out(&text) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(msg) => {
+                    to_stderr(&msg);
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Err(msg) => {
+            to_stderr(&msg);
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     // Before anything can enter a container namespace: nobody inside may open this process's
     // /proc/<pid>/exe, mem or fds (CVE-2019-5736). The flag is inherited by the cloned init and
     // reset by the kernel when it execs the workload.
     // SAFETY: PR_SET_DUMPABLE takes an integer argument.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) };
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == docs::COMMAND)
+    {
+        return generate_docs();
+    }
     // The re-exec from a sealed binary (below) happens before clap parses anything when the
     // command line plainly names create, run or exec: the re-executed process parses once, so
     // the defense costs one execve, not a second parse. An error here is not reported: the check
@@ -756,6 +854,13 @@ fn main() -> ExitCode {
     };
     let (root, root_hint) = state_root(&cli);
     cli.root = root;
+    // runc's exit status when the runtime itself fails: 255 for exec (a process that ran and
+    // failed has its own status, which must not be mistaken for ours), 1 for the rest.
+    let failure = ExitCode::from(if matches!(cli.command, Command::Exec(_)) {
+        255
+    } else {
+        1
+    });
     // Before anything is opened (the log file too): descriptors 3..3+N go to the container, so
     // none of ours may land there. Only the commands that start a process pass any.
     let preserved = match &cli.command {
@@ -797,7 +902,7 @@ fn main() -> ExitCode {
             if !logging::logs_to_stderr() {
                 to_stderr(&msg);
             }
-            return ExitCode::from(1);
+            return failure;
         }
     }
     // Reported once logging is up, so an engine reading --log sees why.
@@ -813,7 +918,7 @@ fn main() -> ExitCode {
             if !logging::logs_to_stderr() {
                 to_stderr(&msg);
             }
-            ExitCode::from(1)
+            failure
         }
     }
 }

@@ -33,11 +33,14 @@ struct Bg {
     out: PathBuf,
     err: PathBuf,
     status: Option<ExitStatus>,
+    /// An `exec`, whose own failures exit 255.
+    exec: bool,
     _dir: TempDir,
 }
 
 impl Bg {
     fn spawn(mut c: Command) -> Bg {
+        let exec = c.get_args().any(|a| a == "exec");
         let dir = TempDir::new("bg");
         let out = dir.path().join("stdout");
         let err = dir.path().join("stderr");
@@ -51,6 +54,7 @@ impl Bg {
             out,
             err,
             status: None,
+            exec,
             _dir: dir,
         }
     }
@@ -95,18 +99,19 @@ impl Bg {
         unsafe { libc::kill(self.pid(), sig) };
     }
 
-    /// Asserts it ends within `limit` with exit code 1 (an error of its own, not killed by a
-    /// signal), and returns its stderr.
+    /// Asserts it ends within `limit` with rampart's own failure status (not killed by a
+    /// signal): 255 for exec, as runc's, 1 for every other command. Returns its stderr.
     #[track_caller]
     fn fails_within(&mut self, limit: Duration) -> String {
         let t = Instant::now();
         let s = self
             .wait(limit)
             .unwrap_or_else(|| panic!("still running after {limit:?}; stderr: {}", self.stderr()));
+        let want = if self.exec { 255 } else { 1 };
         assert_eq!(
             s.code(),
-            Some(1),
-            "want exit code 1, got {s:?} (signal {:?}) after {:?}; stderr: {}",
+            Some(want),
+            "want exit code {want}, got {s:?} (signal {:?}) after {:?}; stderr: {}",
             s.signal(),
             t.elapsed(),
             self.stderr()

@@ -93,11 +93,14 @@ fn kind(o: &Out, id: &str, what: &str) -> &'static str {
         );
         return "ok";
     }
-    // rampart's own exit codes are 1 (an error) or the process's (exec: 128+N by signal N).
+    // rampart's own exit codes are 1 (an error), 255 for exec's own failures (runc's status
+    // for "the runtime failed", as opposed to the process), or the process's (exec: 128+N by
+    // signal N). The exec calls here are "exec round N" and side (a) of "exec-delete".
     if o.code == 137 && !o.stderr.contains("level=error") {
         return "killed";
     }
-    assert_eq!(o.code, 1, "exit code of {}", ctx());
+    let exec = what.starts_with("exec round") || what.starts_with("exec-delete (a)");
+    assert_eq!(o.code, if exec { 255 } else { 1 }, "exit code of {}", ctx());
     let msg = o
         .stderr
         .lines()

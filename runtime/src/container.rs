@@ -73,6 +73,8 @@ pub enum Error {
     KillTimeout { id: String, pid: i32 },
     #[error("waiting for the container: {0}")]
     Wait(io::Error),
+    #[error("prctl(PR_SET_CHILD_SUBREAPER): {0}")]
+    Subreaper(io::Error),
     #[error(transparent)]
     Seccomp(#[from] seccomp::SeccompError),
     #[error(transparent)]
@@ -982,9 +984,30 @@ fn delete_container(root: &Path, id: &str, force: bool) -> Result<(), Error> {
     Ok(())
 }
 
+/// What `run` does besides create + start (runc's `run` flags).
+#[derive(Clone, Copy, Debug)]
+pub struct RunOptions {
+    /// `--detach`: return once the workload runs.
+    pub detach: bool,
+    /// `--keep`: leave the stopped container (state, cgroup) in place for `delete`, instead of
+    /// deleting it when the workload exits; also after a failed start, as runc does.
+    pub keep: bool,
+    /// Not `--no-subreaper`: a foreground `run` makes itself the child subreaper, so a process
+    /// the workload orphans is re-parented to rampart (and reaped by it) rather than to the
+    /// host's init. Only visible for processes outside a pid namespace of the container's own:
+    /// inside one, the container's init is their reaper.
+    pub subreaper: bool,
+}
+
 /// `run`: create + start, then (unless detached) wait for the workload, forwarding signals, and
-/// delete it. Returns the workload's exit code (128+N when killed by signal N).
-pub fn run(o: &CreateOptions, detach: bool) -> Result<i32, Error> {
+/// delete it (unless `keep`). Returns the workload's exit code (128+N when killed by signal N).
+pub fn run(o: &CreateOptions, r: RunOptions) -> Result<i32, Error> {
+    let detach = r.detach;
+    if !detach && r.subreaper {
+        // Before the init exists, so nothing it orphans can go past us. A detached run exits
+        // right after start and would hand its orphans on anyway.
+        syscalls::prctl(libc::PR_SET_CHILD_SUBREAPER, 1).map_err(Error::Subreaper)?;
+    }
     // Block the signals we forward before the init exists, so none is lost; the init unblocks
     // them before exec.
     let mut set = std::mem::MaybeUninit::<libc::sigset_t>::zeroed();
@@ -998,21 +1021,30 @@ pub fn run(o: &CreateOptions, detach: bool) -> Result<i32, Error> {
     let created = create_with(o, !detach)?;
     crash_points::at("run:created");
     if let Err(e) = start(&o.root, &o.id) {
-        let _ = delete(&o.root, &o.id, true);
+        if !r.keep {
+            let _ = delete(&o.root, &o.id, true);
+        }
         return Err(e);
     }
     crash_points::at("run:started");
     if detach {
         return Ok(0);
     }
+    let finish = |code: i32| -> Result<i32, Error> {
+        // run saw the status, so its delete need not report the exit again. With --keep the
+        // later `delete` writes its own exit line (status unknown to it, as for a detached run).
+        record_exit(o, code);
+        if !r.keep {
+            delete_reporting(&o.root, &o.id, true, true)?;
+        }
+        Ok(code)
+    };
     if let Some(master) = created.master {
         // SAFETY: initialised by sigfillset above.
         let set = unsafe { set.assume_init_ref() };
         let code = crate::exec::wait_foreground(created.pid, set, Some(master))
             .map_err(|e| Error::Wait(io::Error::other(e.to_string())))?;
-        record_exit(o, code);
-        delete_reporting(&o.root, &o.id, true, true)?;
-        return Ok(code);
+        return finish(code);
     }
     let code = loop {
         let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
@@ -1026,16 +1058,8 @@ pub fn run(o: &CreateOptions, detach: bool) -> Result<i32, Error> {
             return Err(Error::Wait(e));
         }
         if sig == libc::SIGCHLD {
-            let mut status = 0;
-            // SAFETY: waiting for our own child.
-            let r = unsafe { libc::waitpid(created.pid, &mut status, libc::WNOHANG) };
-            if r == created.pid {
-                if libc::WIFEXITED(status) {
-                    break libc::WEXITSTATUS(status);
-                }
-                if libc::WIFSIGNALED(status) {
-                    break 128 + libc::WTERMSIG(status);
-                }
+            if let Some(code) = reap_children(created.pid) {
+                break code;
             }
             continue;
         }
@@ -1043,9 +1067,28 @@ pub fn run(o: &CreateOptions, detach: bool) -> Result<i32, Error> {
         unsafe { libc::kill(created.pid, sig) };
     };
     crash_points::at("run:workload-exited");
-    record_exit(o, code);
-    delete_reporting(&o.root, &o.id, true, true)?;
-    Ok(code)
+    finish(code)
+}
+
+/// Reaps every child that has exited (SIGCHLDs coalesce): the init, and as the subreaper the
+/// orphans re-parented to us. The init's exit code once it is among them.
+fn reap_children(init: i32) -> Option<i32> {
+    let mut code = None;
+    loop {
+        let mut status = 0;
+        // SAFETY: waiting for our own children without blocking.
+        let r = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if r <= 0 {
+            return code;
+        }
+        if r == init {
+            if libc::WIFEXITED(status) {
+                code = Some(libc::WEXITSTATUS(status));
+            } else if libc::WIFSIGNALED(status) {
+                code = Some(128 + libc::WTERMSIG(status));
+            }
+        }
+    }
 }
 
 /// The exit event of a foreground `run`, the one place rampart sees the workload's status (the

@@ -898,8 +898,16 @@ fn wait_process(
 
 fn try_wait(pid: i32) -> Option<i32> {
     let mut status = 0;
-    // SAFETY: waiting for our own child without blocking.
-    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    // As the child subreaper (a foreground `run`), the processes the workload orphans are our
+    // children too: reap them along with it, or they stay zombies until we exit.
+    let any = subreaper();
+    let r = loop {
+        // SAFETY: waiting for our own children without blocking.
+        let r = unsafe { libc::waitpid(if any { -1 } else { pid }, &mut status, libc::WNOHANG) };
+        if !any || r <= 0 || r == pid {
+            break r;
+        }
+    };
     if r != pid {
         return None;
     }
@@ -910,6 +918,14 @@ fn try_wait(pid: i32) -> Option<i32> {
     } else {
         None
     }
+}
+
+/// Whether this process is a child subreaper (PR_GET_CHILD_SUBREAPER).
+fn subreaper() -> bool {
+    let mut on: libc::c_int = 0;
+    // SAFETY: PR_GET_CHILD_SUBREAPER writes one int, which we own.
+    let r = unsafe { libc::prctl(libc::PR_GET_CHILD_SUBREAPER, &mut on as *mut libc::c_int) };
+    r == 0 && on != 0
 }
 
 fn wait_signals(pid: i32, set: &libc::sigset_t, stopped: Stopped) -> Result<i32, ExecError> {

@@ -162,7 +162,7 @@ pub fn run(plan: &Plan, ctx: &InitContext, sock: OwnedFd) -> ! {
     if let Err(e) = wait_start_and_exec(plan, ctx, host_pid, &exe) {
         let _ = syscalls::write_all_fd(
             std::io::stderr().as_fd(),
-            format!("rampart: container init: {e}\n").as_bytes(),
+            crate::logging::errno_in_words(&format!("rampart: container init: {e}\n")).as_bytes(),
         );
         syscalls::exit_now(127);
     }

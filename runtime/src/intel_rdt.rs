@@ -40,6 +40,30 @@ pub enum IntelRdtError {
         feature: &'static str,
         path: PathBuf,
     },
+    #[error("update --{flag}: this host has no resctrl filesystem mounted (no mount of type resctrl in /proc/self/mountinfo: no Intel RDT, or resctrl not mounted), so the schema cannot be applied")]
+    UpdateNoResctrl { flag: &'static str },
+    #[error(
+        "update --{flag}: Intel RDT/{feature} is not enabled on this host: resctrl has no {path}"
+    )]
+    UpdateNotEnabled {
+        flag: &'static str,
+        feature: &'static str,
+        path: PathBuf,
+    },
+    #[error("update --{flag} {line:?}: not a schemata line for {want} (expected {want}:<domain>=<value>;...)")]
+    UpdateBadLine {
+        flag: &'static str,
+        line: String,
+        want: &'static str,
+    },
+    #[error("update --{flag}: container {id} was created without linux.intelRdt, so it has no resctrl group to update")]
+    UpdateNoGroup { flag: &'static str, id: String },
+    #[error("update --{flag}: container {id} is in the resctrl group {path} (linux.intelRdt.closID) that it did not make: its schemata are shared with every container in it and are not changed by one container's update")]
+    UpdateSharedGroup {
+        flag: &'static str,
+        id: String,
+        path: PathBuf,
+    },
     #[error("linux.intelRdt: {step} {path}: {err}")]
     Io {
         step: &'static str,
@@ -319,6 +343,93 @@ pub fn join(pl: &Placement, pid: i32) -> Result<(), IntelRdtError> {
     })
 }
 
+/// `update --l3-cache-schema` / `--mem-bw-schema`: checks the new lines against the host's
+/// resctrl (`root`, None when there is none) and the container's placement, before anything of
+/// the update is applied. Returns the lines to write with [`apply_update`].
+///
+/// As in runc, only a container created with linux.intelRdt has a group to update. Unlike
+/// runc, a closID group this container did not make is refused: writing its schemata would
+/// change the limits of every other container in it.
+pub fn check_update(
+    root: Option<&Path>,
+    pl: Option<&Placement>,
+    id: &str,
+    l3: Option<&str>,
+    mb: Option<&str>,
+) -> Result<Vec<String>, IntelRdtError> {
+    let mut lines = Vec::new();
+    for (flag, given, want, feature, info) in [
+        ("l3-cache-schema", l3, "L3", "CAT", "info/L3"),
+        ("mem-bw-schema", mb, "MB", "MBA", "info/MB"),
+    ] {
+        let Some(given) = given else { continue };
+        let Some(root) = root else {
+            return Err(IntelRdtError::UpdateNoResctrl { flag });
+        };
+        let mut any = false;
+        for line in given.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let (res, _) = parse_line(line)?;
+            // With code/data prioritisation the L3 resource is split into L3CODE and L3DATA.
+            if !(res == want || (want == "L3" && (res == "L3CODE" || res == "L3DATA"))) {
+                return Err(IntelRdtError::UpdateBadLine {
+                    flag,
+                    line: line.to_string(),
+                    want,
+                });
+            }
+            let info = if res == want {
+                root.join(info)
+            } else {
+                root.join("info").join(&res)
+            };
+            if !info.is_dir() {
+                return Err(IntelRdtError::UpdateNotEnabled {
+                    flag,
+                    feature,
+                    path: info,
+                });
+            }
+            lines.push(line.to_string());
+            any = true;
+        }
+        if !any {
+            return Err(IntelRdtError::UpdateBadLine {
+                flag,
+                line: given.to_string(),
+                want,
+            });
+        }
+        let Some(pl) = pl else {
+            return Err(IntelRdtError::UpdateNoGroup {
+                flag,
+                id: id.to_string(),
+            });
+        };
+        if pl.made.first() != Some(&pl.group) {
+            return Err(IntelRdtError::UpdateSharedGroup {
+                flag,
+                id: id.to_string(),
+                path: pl.group.clone(),
+            });
+        }
+    }
+    Ok(lines)
+}
+
+/// Writes the lines [`check_update`] returned into the container's own group: the kernel
+/// changes only the resources and domains they name.
+pub fn apply_update(pl: &Placement, lines: &[String]) -> Result<(), IntelRdtError> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let path = pl.group.join("schemata");
+    fs::write(&path, lines.join("\n") + "\n").map_err(|err| IntelRdtError::Io {
+        step: "writing the schemata to",
+        path,
+        err,
+    })
+}
+
 /// Removes what [`make`] made, children first; what is gone already is no error.
 pub fn remove(pl: &Placement) -> Result<(), IntelRdtError> {
     for d in pl.made.iter().rev() {
@@ -423,6 +534,60 @@ mod tests {
         fs::create_dir_all(root.join("info/L3_MON")).unwrap();
         let pl = place(&root, &p, "c4").unwrap();
         assert_eq!(pl.mon_group, Some(root.join("c4/mon_groups/c4")));
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// `update --l3-cache-schema/--mem-bw-schema` against a directory shaped like resctrl.
+    #[test]
+    fn schema_updates_are_checked_then_written_to_the_own_group() {
+        let root = std::env::temp_dir().join(format!("rdt-update-{}", std::process::id()));
+        fs::create_dir_all(root.join("c1")).unwrap();
+        fs::create_dir_all(root.join("shared")).unwrap();
+        let own = Placement {
+            group: root.join("c1"),
+            mon_group: None,
+            made: vec![root.join("c1")],
+        };
+        let shared = Placement {
+            group: root.join("shared"),
+            mon_group: None,
+            made: vec![],
+        };
+        let e = check_update(None, Some(&own), "c1", Some("L3:0=f"), None).unwrap_err();
+        assert!(e.to_string().contains("no resctrl filesystem"), "{e}");
+        // No info/L3 yet: CAT is not enabled.
+        let e = check_update(Some(&root), Some(&own), "c1", Some("L3:0=f"), None).unwrap_err();
+        assert!(
+            matches!(e, IntelRdtError::UpdateNotEnabled { feature: "CAT", .. }),
+            "{e}"
+        );
+        fs::create_dir_all(root.join("info/L3")).unwrap();
+        fs::create_dir_all(root.join("info/MB")).unwrap();
+        for (l3, mb) in [
+            (Some("MB:0=50"), None),
+            (None, Some("L3:0=f")),
+            (Some("L3"), None),
+        ] {
+            assert!(check_update(Some(&root), Some(&own), "c1", l3, mb).is_err());
+        }
+        let e = check_update(Some(&root), None, "c1", None, Some("MB:0=50")).unwrap_err();
+        assert!(matches!(e, IntelRdtError::UpdateNoGroup { .. }), "{e}");
+        let e = check_update(Some(&root), Some(&shared), "c1", Some("L3:0=f"), None).unwrap_err();
+        assert!(matches!(e, IntelRdtError::UpdateSharedGroup { .. }), "{e}");
+        let lines = check_update(
+            Some(&root),
+            Some(&own),
+            "c1",
+            Some("L3:0=f;1=3"),
+            Some("MB:0=40"),
+        )
+        .unwrap();
+        assert_eq!(lines, ["L3:0=f;1=3", "MB:0=40"]);
+        apply_update(&own, &lines).unwrap();
+        assert_eq!(
+            fs::read_to_string(root.join("c1/schemata")).unwrap(),
+            "L3:0=f;1=3\nMB:0=40\n"
+        );
         fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -49,7 +49,32 @@ pub fn logs_to_stderr() -> bool {
         .unwrap_or(true)
 }
 
+/// A message as the user sees it: Rust's io::Error prints an OS error as its description
+/// followed by " (os error N)"; runc (and this project) say the errno in words only, so the
+/// suffix is cut wherever it occurs (nested errors carry one each). This is done here, where
+/// every message leaves the process, because it also covers the errors of dependencies
+/// (libcgroups, oci-spec, serde_json) whose Display we do not control.
+pub fn errno_in_words(msg: &str) -> String {
+    const MARK: &str = " (os error ";
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find(MARK) {
+        let after = &rest[i + MARK.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && after[digits..].starts_with(')') {
+            out.push_str(&rest[..i]);
+            rest = &after[digits + 1..];
+        } else {
+            out.push_str(&rest[..i + MARK.len()]);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 pub fn log(level: &str, msg: &str) {
+    let msg = &errno_in_words(msg);
     let Some(lock) = LOGGER.get() else {
         if level != "debug" {
             let _ = writeln!(std::io::stderr(), "{level}: {msg}");
@@ -122,6 +147,30 @@ pub fn rfc3339(secs: i64, nanos: u32) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn os_error_suffixes_become_words_only() {
+        let e = std::io::Error::from_raw_os_error(libc::ENOENT);
+        let msg = format!(
+            "reading /x: {e}: while creating: {}",
+            std::io::Error::from_raw_os_error(libc::EACCES)
+        );
+        // What Rust's Display gives, and what must not reach the user.
+        assert!(msg.contains("directory (os error 2)"), "{msg}");
+        assert_eq!(
+            super::errno_in_words(&msg),
+            "reading /x: No such file or directory: while creating: Permission denied"
+        );
+        // Only the exact suffix goes: other parentheses stay.
+        for keep in [
+            "a (os error )",
+            "a (os error 2",
+            "(pid 3) x",
+            "a (os error x)",
+        ] {
+            assert_eq!(super::errno_in_words(keep), keep);
+        }
+    }
+
     #[test]
     fn formats_dates() {
         assert_eq!(super::rfc3339(0, 0), "1970-01-01T00:00:00.000000000Z");

@@ -15,6 +15,10 @@ expect_file "$C/pids.max" 33
 expect_file "$C/cpu.max" "30000 100000"
 expect_file "$C/cpu.weight" 59
 expect_file "$C/cpuset.cpus" 1
+# runc's spelling (--cpu-shares above is rampart's alias for it), and runc 1.2's --cpu-burst.
+rp update --cpu-share 1024 --cpu-burst 10000 "$id" || fail "update --cpu-share --cpu-burst"
+expect_file "$C/cpu.weight" 100
+expect_file "$C/cpu.max.burst" 10000
 echo '{"memory": {"limit": 134217728}, "pids": {"limit": 44}, "unified": {"memory.high": "104857600"}}' \
     | rp update --resources - "$id" || fail "update --resources -"
 expect_file "$C/memory.max" 134217728

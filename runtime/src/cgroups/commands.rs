@@ -17,6 +17,8 @@ pub enum CommandError {
     State(#[from] StateError),
     #[error(transparent)]
     Cgroup(#[from] CgroupError),
+    #[error(transparent)]
+    IntelRdt(#[from] crate::intel_rdt::IntelRdtError),
     #[error("container {id} has no cgroup (created with --cgroup-manager disabled, or rootless where no cgroup was delegated to the caller)")]
     NoCgroup { id: String },
     #[error("container {id} is {status}: {what} needs a {want} container")]
@@ -194,12 +196,17 @@ pub struct UpdateFlags {
     pub cpu_shares: Option<u64>,
     pub cpu_quota: Option<i64>,
     pub cpu_period: Option<u64>,
+    pub cpu_burst: Option<u64>,
+    pub cpu_idle: Option<i64>,
     pub cpu_rt_period: Option<u64>,
     pub cpu_rt_runtime: Option<i64>,
     pub cpuset_cpus: Option<String>,
     pub cpuset_mems: Option<String>,
     pub pids_limit: Option<i64>,
     pub blkio_weight: Option<u16>,
+    /// Intel RDT schemata lines for the container's resctrl group (not cgroup resources).
+    pub l3_cache_schema: Option<String>,
+    pub mem_bw_schema: Option<String>,
 }
 
 /// A size as runc takes it: bytes, or a number with k/m/g/t (binary units, optional "b"),
@@ -300,6 +307,21 @@ pub fn update_resources(f: &UpdateFlags) -> Result<LinuxResources, CommandError>
         cpu.set_period(Some(v));
         cpu_set = true;
     }
+    if let Some(v) = f.cpu_burst {
+        cpu.set_burst(Some(v));
+        cpu_set = true;
+    }
+    if let Some(v) = f.cpu_idle {
+        if !(0..=1).contains(&v) {
+            return Err(CommandError::BadFlag {
+                flag: "cpu-idle",
+                value: v.to_string(),
+                why: "must be 0 or 1".into(),
+            });
+        }
+        cpu.set_idle(Some(v));
+        cpu_set = true;
+    }
     if let Some(v) = f.cpu_rt_period {
         cpu.set_realtime_period(Some(v));
         cpu_set = true;
@@ -354,6 +376,23 @@ fn update_container(root: &Path, id: &str, f: &UpdateFlags) -> Result<(), Comman
     if status == Status::Stopped {
         return Err(wrong(id, status, "update", "running"));
     }
+    // Checked before the cgroup is changed, so a refused schema leaves the update undone.
+    let rdt_lines = if f.l3_cache_schema.is_some() || f.mem_bw_schema.is_some() {
+        let resctrl = match crate::intel_rdt::resctrl_root() {
+            Ok(r) => Some(r),
+            Err(crate::intel_rdt::IntelRdtError::NoResctrl) => None,
+            Err(e) => return Err(e.into()),
+        };
+        crate::intel_rdt::check_update(
+            resctrl.as_deref(),
+            st.intel_rdt.as_ref(),
+            id,
+            f.l3_cache_schema.as_deref(),
+            f.mem_bw_schema.as_deref(),
+        )?
+    } else {
+        Vec::new()
+    };
     // On v2 the device rules are one eBPF program that libcgroups rebuilds on every apply: an
     // update without devices would drop the container's own allow rules, so keep the ones it
     // was created with. (v1 lists are left alone when no rules are given.)
@@ -361,6 +400,9 @@ fn update_container(root: &Path, id: &str, f: &UpdateFlags) -> Result<(), Comman
         r.set_devices(created_devices(&dir.path, &st.bundle));
     }
     cg.apply(&r)?;
+    if let Some(pl) = &st.intel_rdt {
+        crate::intel_rdt::apply_update(pl, &rdt_lines)?;
+    }
     crate::crash_points::at("update:applied");
     Ok(())
 }
