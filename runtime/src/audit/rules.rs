@@ -1,7 +1,7 @@
 //! The audit rules: a catalogue with stable ids, and the checks that find them in a config.
 //!
 //! Each rule says which checklist it comes from: Kubernetes Pod Security Standards (PSS, its
-//! baseline and restricted profiles), the CIS Docker Benchmark (v1.6 section numbers) and NIST
+//! baseline and restricted profiles), the CIS Docker Benchmark (section numbers of v1.6) and NIST
 //! SP 800-190 (§4.4.3, insecure container runtime configurations, unless said otherwise). Where
 //! rampart's level differs from PSS the rule's text says why (docs/audit-rules.md has the table).
 //!
@@ -161,7 +161,7 @@ pub const RULES: &[Rule] = &[
         level: Some(Baseline),
         why: "the unmasked kernel files leak host information (/proc/kcore, /proc/keys, /proc/timer_list...) or firmware interfaces",
         fix: "add the missing paths to linux.maskedPaths (the list `rampart spec` writes)",
-        sources: "PSS baseline (procMount Default: the runtime's default masked paths); CIS Docker 5.x; runc's and rampart's default set",
+        sources: "PSS baseline (procMount Default: the runtime's default masked paths); runc's and rampart's default set; NIST SP 800-190 §4.4.3",
     },
     Rule {
         id: "RA144",
@@ -181,7 +181,7 @@ pub const RULES: &[Rule] = &[
         level: Some(Baseline),
         why: "most of /proc/sys is the host's kernel configuration, not the container's: writing it changes the host (kernel.core_pattern runs a program as the host's root)",
         fix: "add /proc/sys to linux.readonlyPaths and set the namespaced sysctls the workload needs through linux.sysctl",
-        sources: "PSS baseline (procMount Default); CIS Docker 5.x",
+        sources: "PSS baseline (procMount Default); NIST SP 800-190 §4.4.3",
     },
     Rule {
         id: "RA146",
@@ -221,7 +221,7 @@ pub const RULES: &[Rule] = &[
         level: Some(Baseline),
         why: "the container sees every host process and, as the same uid, can signal or ptrace them and read their /proc entries",
         fix: "add {\"type\": \"pid\"} to linux.namespaces",
-        sources: "PSS baseline (hostPID); CIS Docker 5.16; NIST SP 800-190 §4.4.3",
+        sources: "PSS baseline (hostPID); CIS Docker 5.15; NIST SP 800-190 §4.4.3",
     },
     Rule {
         id: "RA161",
@@ -241,7 +241,7 @@ pub const RULES: &[Rule] = &[
         level: Some(Baseline),
         why: "the container reads and writes the host's System V shared memory, semaphores and message queues",
         fix: "add {\"type\": \"ipc\"} to linux.namespaces",
-        sources: "PSS baseline (hostIPC); CIS Docker 5.8",
+        sources: "PSS baseline (hostIPC); CIS Docker 5.16",
     },
     Rule {
         id: "RA163",
@@ -261,7 +261,7 @@ pub const RULES: &[Rule] = &[
         level: None,
         why: "without a user namespace every id in the container is the same id on the host",
         fix: "add a user namespace with uidMappings and gidMappings (`rampart spec --rootless` writes one)",
-        sources: "CIS Docker 2.8 (user namespace support); NIST SP 800-190 §4.4.3. Reported only: uid 0 without one is RA101",
+        sources: "CIS Docker 5.30 (host user namespace not shared), 2.8 (user namespace support); NIST SP 800-190 §4.4.3. Reported only: uid 0 without one is RA101",
     },
     Rule {
         id: "RA165",
@@ -271,7 +271,7 @@ pub const RULES: &[Rule] = &[
         level: Some(Restricted),
         why: "the container sees the host's cgroup paths in /proc/self/cgroup and, where cgroupfs is reachable, the whole hierarchy",
         fix: "add {\"type\": \"cgroup\"} to linux.namespaces",
-        sources: "CIS Docker 5.30 (cgroup usage); beyond PSS: rampart's restricted refuses it",
+        sources: "CIS Docker 5.24 (cgroup usage); beyond PSS: rampart's restricted refuses it",
     },
     Rule {
         id: "RA170",
