@@ -1037,6 +1037,24 @@ mod tests {
     }
 
     #[test]
+    fn the_docs_table_matches_the_catalogue() {
+        let doc = include_str!("../../../docs/audit-rules.md");
+        for r in RULES {
+            let level = r.level.map_or("reported only", |l| l.name());
+            let row = format!(
+                "| {} | {} | {} | {level} |",
+                r.id,
+                r.summary,
+                r.severity.name()
+            );
+            assert!(
+                doc.contains(&row),
+                "docs/audit-rules.md lacks the row {row}"
+            );
+        }
+    }
+
+    #[test]
     fn default_spec_has_nothing_above_low_and_passes_restricted() {
         let f = run(&default_config());
         for x in &f {
