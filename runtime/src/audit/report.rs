@@ -80,8 +80,9 @@ pub fn json(r: &Report, policy: Level) -> Value {
     json!({
         "tool": "rampart",
         "version": env!("CARGO_PKG_VERSION"),
-        "bundle": r.bundle,
-        "config": r.config,
+        // Lossy: a path that is not UTF-8 must not empty the whole report.
+        "bundle": r.bundle.to_string_lossy(),
+        "config": r.config.to_string_lossy(),
         "policy": policy.name(),
         "findings": findings,
         "summary": {

@@ -545,6 +545,7 @@ fn setuid_file(rootfs: &Path) -> Option<String> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     const MAX_ENTRIES: usize = 200_000;
     let mut seen = 0usize;
+    let root_dev = rootfs.symlink_metadata().ok()?.dev();
     let mut stack: Vec<PathBuf> = vec![rootfs.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -560,12 +561,7 @@ fn setuid_file(rootfs: &Path) -> Option<String> {
             };
             if md.is_dir() {
                 // Kernel filesystems the image may have mounted are not the image.
-                if md.dev()
-                    == rootfs
-                        .symlink_metadata()
-                        .map(|m| m.dev())
-                        .unwrap_or(md.dev())
-                {
+                if md.dev() == root_dev {
                     stack.push(e.path());
                 }
             } else if md.is_file() && md.permissions().mode() & 0o6000 != 0 {
