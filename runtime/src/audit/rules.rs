@@ -196,10 +196,10 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "RA150",
         name: "devices-allow-all",
-        summary: "the device cgroup allows every device",
+        summary: "the device cgroup allows every device (or every character device)",
         severity: High,
         level: Some(Baseline),
-        why: "with `a *:* rwm` a process that can mknod opens the host's disks and memory devices",
+        why: "with `a *:* rwm` (or `c *:* rw`) a process that can mknod opens the host's disks, /dev/mem and /dev/port",
         fix: "remove the allow-all entry from linux.resources.devices and allow only the devices needed",
         sources: "PSS baseline (privileged containers); CIS Docker 5.4, 5.17",
     },
@@ -469,9 +469,14 @@ struct Context {
 }
 
 fn context(c: &Value) -> Context {
-    let user_namespace = array(c, "/linux/namespaces")
-        .iter()
-        .any(|n| n["type"] == "user" && n.get("path").is_none_or(|p| p.as_str() == Some("")));
+    // A new user namespace, or one joined that is not the runtime's own (another container's).
+    let user_namespace = array(c, "/linux/namespaces").iter().any(|n| {
+        n["type"] == "user"
+            && match n["path"].as_str().filter(|p| !p.is_empty()) {
+                None => true,
+                Some(p) => !namespaces::is_runtimes_own(Kind::User, Path::new(p)),
+            }
+    });
     let default_caps_only = CAP_SETS.iter().all(|set| {
         array(c, &format!("/process/capabilities/{set}"))
             .iter()
@@ -887,16 +892,22 @@ fn devices(c: &Value, out: &mut Vec<Finding>) {
             continue;
         }
         let kind = d["type"].as_str().unwrap_or("a");
+        let access = d["access"].as_str().unwrap_or("rwm");
+        // "m" alone lets the container make nodes it still cannot open (Docker's default list
+        // has `c *:* m` and `b *:* m`): only read or write access reaches a device.
+        if !access.contains('r') && !access.contains('w') {
+            continue;
+        }
         let any = |k: &str| {
             d.get(k)
                 .is_none_or(|v| v.is_null() || v.as_i64() == Some(-1))
         };
         let path = ptr(["linux", "resources", "devices", &i.to_string()]);
-        if kind == "a" && any("major") && any("minor") {
+        if (kind == "a" || kind == "c") && any("major") && any("minor") {
             out.push(finding(
                 "RA150",
                 path,
-                format!("allows a *:* {}", d["access"].as_str().unwrap_or("rwm")),
+                format!("allows {kind} *:* {access}"),
             ));
         } else if kind == "b" || kind == "a" {
             out.push(finding(
@@ -1148,6 +1159,17 @@ mod tests {
         assert!(!ids(&f).contains(&"RA162"));
         let net = f.iter().find(|f| f.id == "RA161").unwrap();
         assert_eq!(net.path, "/linux/namespaces/2/path");
+        // Joining the runtime's own user namespace is no user namespace at all.
+        let mut c = default_config();
+        c["process"]["capabilities"]["bounding"] = json!(["CAP_CHOWN"]);
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user", "path": "/proc/self/ns/user"}));
+        let f = run(&c);
+        let user = f.iter().find(|f| f.id == "RA164").unwrap();
+        assert_eq!(user.path, "/linux/namespaces/6/path");
+        assert_eq!(f.iter().find(|f| f.id == "RA101").unwrap().severity, Medium);
     }
 
     #[test]
@@ -1191,7 +1213,9 @@ mod tests {
         c["linux"]["sysctl"] =
             json!({"net.ipv4.tcp_syncookies": "1", "kernel.core_pattern": "|/x"});
         c["linux"]["resources"] = json!({"devices": [{"allow": true, "access": "rwm"},
-            {"allow": true, "type": "b", "major": 8, "access": "rw"}]});
+            {"allow": true, "type": "b", "major": 8, "access": "rw"},
+            {"allow": true, "type": "c", "access": "m"}, {"allow": true, "type": "b", "access": "m"},
+            {"allow": true, "type": "c", "access": "rw"}]});
         c["linux"]["devices"] = json!([{"path": "/dev/sda", "type": "b", "major": 8, "minor": 0}]);
         c["process"].as_object_mut().unwrap().remove("rlimits");
         let f = run(&c);
@@ -1202,7 +1226,10 @@ mod tests {
         assert_eq!(get("RA145").len(), 1);
         assert_eq!(get("RA146").len(), 1);
         assert_eq!(get("RA146")[0].path, "/linux/sysctl/kernel.core_pattern");
+        // mknod-only entries (Docker's defaults) reach no device.
+        assert_eq!(get("RA150").len(), 2);
         assert_eq!(get("RA150")[0].path, "/linux/resources/devices/0");
+        assert_eq!(get("RA150")[1].path, "/linux/resources/devices/4");
         assert_eq!(get("RA151").len(), 2);
         for id in ["RA170", "RA171", "RA172", "RA180"] {
             assert_eq!(get(id).len(), 1, "{id}");
