@@ -467,3 +467,27 @@ fn annotation_asks_for_a_policy_and_the_stricter_wins() {
     );
     assert_nothing_left(&r, &ok, &id);
 }
+
+#[test]
+fn every_command_accepts_the_global_policy_flag() {
+    // Engines pass runtime arguments (Docker's runtimeArgs) to every command, not only create.
+    let b = Bundle::new(&["sleep", "60"]);
+    let r = Root::new();
+    let id = unique("audit-lifecycle");
+    let p = ["--policy", "restricted"];
+    let with = |args: &[&str]| {
+        let mut a: Vec<&str> = p.to_vec();
+        a.extend(args);
+        r.rampart(&a)
+    };
+    let bundle = b.path().to_str().unwrap();
+    with(&["create", "--bundle", bundle, &id]).ok();
+    with(&["start", &id]).ok();
+    let st: Value = serde_json::from_str(&with(&["state", &id]).ok().stdout).unwrap();
+    assert_eq!(st["status"], "running");
+    assert!(with(&["list", "-q"]).ok().stdout.contains(&id));
+    with(&["kill", &id, "KILL"]).ok();
+    assert!(r.wait_status(&id, "stopped", 10));
+    with(&["delete", &id]).ok();
+    assert_nothing_left(&r, &b, &id);
+}
