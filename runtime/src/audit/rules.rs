@@ -11,6 +11,7 @@ use super::{policy::Level, Finding, Severity};
 use crate::default_spec::{DEFAULT_CAPS, MASKED_PATHS, READONLY_PATHS};
 use crate::namespaces::{self, Kind};
 use serde_json::Value;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 /// One entry of the catalogue.
@@ -544,36 +545,68 @@ fn identity(c: &Value, cx: &Context, rootfs: Option<&Path>, out: &mut Vec<Findin
     }
 }
 
-/// The first setuid or setgid regular file found under `rootfs` (without following symlinks,
-/// bounded so a huge or hostile image cannot stall the audit), as a path inside the container.
+/// The first setuid or setgid regular file found under `rootfs`, as a path inside the
+/// container. The walk goes through descriptors: each directory is opened relative to its
+/// parent with O_NOFOLLOW, so an image (or a volume changing under the walk) cannot swap a
+/// directory for a symlink and lead it onto the host's files. It stays on the rootfs's
+/// filesystem and is bounded in depth and entries, so a huge or hostile image cannot stall it.
 fn setuid_file(rootfs: &Path) -> Option<String> {
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    const MAX_ENTRIES: usize = 200_000;
-    let mut seen = 0usize;
-    let root_dev = rootfs.symlink_metadata().ok()?.dev();
-    let mut stack: Vec<PathBuf> = vec![rootfs.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+    let root = std::fs::File::open(rootfs).ok()?;
+    let root = std::os::fd::OwnedFd::from(root);
+    let dev = crate::syscalls::fstat(root.as_fd()).ok()?.st_dev;
+    let mut budget = 200_000usize;
+    find_setuid(root.as_fd(), Path::new("/"), dev, 0, &mut budget)
+}
+
+fn find_setuid(
+    dir: std::os::fd::BorrowedFd<'_>,
+    at: &Path,
+    dev: libc::dev_t,
+    depth: usize,
+    budget: &mut usize,
+) -> Option<String> {
+    use nix::fcntl::AtFlags;
+    use std::ffi::OsStr;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    const MAX_DEPTH: usize = 64;
+    let listing =
+        crate::syscalls::openat(dir, Path::new("."), libc::O_RDONLY | libc::O_DIRECTORY, 0).ok()?;
+    let mut d = nix::dir::Dir::from(listing).ok()?;
+    let names: Vec<std::ffi::OsString> = d
+        .iter()
+        .flatten()
+        .map(|e| OsStr::from_bytes(e.file_name().to_bytes()).to_os_string())
+        .filter(|n| n != "." && n != "..")
+        .collect();
+    for name in names {
+        *budget = budget.checked_sub(1)?;
+        let name = Path::new(&name);
+        let Ok(st) =
+            nix::sys::stat::fstatat(Some(dir.as_raw_fd()), name, AtFlags::AT_SYMLINK_NOFOLLOW)
+        else {
             continue;
         };
-        for e in entries.flatten() {
-            seen += 1;
-            if seen > MAX_ENTRIES {
-                return None;
+        match st.st_mode & libc::S_IFMT {
+            libc::S_IFREG if st.st_mode & 0o6000 != 0 => {
+                return Some(at.join(name).display().to_string());
             }
-            let Ok(md) = e.path().symlink_metadata() else {
-                continue;
-            };
-            if md.is_dir() {
-                // Kernel filesystems the image may have mounted are not the image.
-                if md.dev() == root_dev {
-                    stack.push(e.path());
+            // Kernel filesystems and volumes mounted into the image are not the image.
+            libc::S_IFDIR if st.st_dev == dev && depth < MAX_DEPTH => {
+                let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+                let Ok(sub) = crate::syscalls::openat(dir, name, flags, 0) else {
+                    continue;
+                };
+                if let Some(found) =
+                    find_setuid(sub.as_fd(), &at.join(name), dev, depth + 1, budget)
+                {
+                    return Some(found);
                 }
-            } else if md.is_file() && md.permissions().mode() & 0o6000 != 0 {
-                let inside = e.path();
-                let inside = inside.strip_prefix(rootfs).unwrap_or(&inside);
-                return Some(format!("/{}", inside.display()));
+                if *budget == 0 {
+                    return None;
+                }
             }
+            _ => {}
         }
     }
     None
@@ -1244,7 +1277,19 @@ mod tests {
         std::fs::create_dir_all(&bin).unwrap();
         let mut c = default_config();
         c["process"]["noNewPrivileges"] = json!(false);
+        // A setuid file outside the rootfs, reached through a symlink in it, is not the image's.
+        let outside =
+            std::env::temp_dir().join(format!("rampart-audit-out-{}", std::process::id()));
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("host-su"), b"").unwrap();
+        std::fs::set_permissions(
+            outside.join("host-su"),
+            std::fs::Permissions::from_mode(0o4755),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(&outside, dir.join("link")).unwrap();
         let plain = check(&c, &dir, Some(&dir));
+        std::fs::remove_dir_all(&outside).unwrap();
         std::fs::write(bin.join("su"), b"").unwrap();
         std::fs::set_permissions(bin.join("su"), std::fs::Permissions::from_mode(0o4755)).unwrap();
         let suid = check(&c, &dir, Some(&dir));
