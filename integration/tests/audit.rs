@@ -343,9 +343,9 @@ fn refused(b: &Bundle, policy: Option<&str>, ids: &[&str]) {
     let text = std::fs::read_to_string(&log).unwrap();
     let last = text
         .lines()
+        .rev()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["level"] == "error")
-        .last()
+        .find(|v| v["level"] == "error")
         .unwrap_or_else(|| panic!("no error line in the log: {text}"));
     let msg = last["msg"].as_str().unwrap();
     assert!(msg.starts_with("policy restricted ("), "{msg}");
