@@ -2,7 +2,7 @@
 //! its rootfs) gives the container, as findings a person or a CI system can act on.
 //!
 //! - `rules`: the catalogue (stable ids RA1xx, severity, the policy level that refuses a finding,
-//!   the checklist it comes from) and the checks that produce findings.
+//!   the checklist it comes from); `checks`: what produces findings from a config.
 //! - `report`: the findings as text, JSON and SARIF 2.1.0.
 //! - `policy`: the levels privileged < baseline < restricted (after Kubernetes' Pod Security
 //!   Standards), chosen by `--policy` or the `run.rampart.policy` annotation, and the check
@@ -17,6 +17,7 @@
 //! capability sets as unordered sets. The config is still parsed by `spec` first, so what is
 //! audited is what `create` would accept.
 
+pub mod checks;
 pub mod policy;
 pub mod report;
 pub mod rules;
@@ -115,7 +116,7 @@ pub fn audit_bundle(bundle: &Path) -> Result<Report, AuditError> {
         msg: e.to_string(),
     })?;
     let rootfs = rootfs_of(&raw, &bundle);
-    let findings = rules::check(&raw, &bundle, rootfs.as_deref());
+    let findings = checks::check(&raw, &bundle, rootfs.as_deref());
     Ok(Report {
         bundle,
         config,

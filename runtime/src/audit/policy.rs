@@ -12,7 +12,7 @@
 //! annotation; with both, the stricter one applies: an operator's flag cannot be relaxed by an
 //! image's config, and a config can ask for more than the operator's default.
 
-use super::{rules, Finding};
+use super::{checks, Finding};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -119,7 +119,7 @@ pub fn enforce(
     if level == Level::Privileged {
         return Ok(());
     }
-    let violations: Vec<Finding> = rules::check(raw, bundle, rootfs)
+    let violations: Vec<Finding> = checks::check(raw, bundle, rootfs)
         .into_iter()
         .filter(|f| f.violates(level))
         .collect();

@@ -205,7 +205,7 @@ mod tests {
         Report {
             bundle: PathBuf::from("/b x"),
             config: PathBuf::from("/b x/config.json"),
-            findings: rules::check(&c, std::path::Path::new("/b x"), None),
+            findings: super::super::checks::check(&c, std::path::Path::new("/b x"), None),
         }
     }
 
