@@ -57,7 +57,7 @@ build-deps:
 # uidmap (newuidmap, newgidmap) maps id ranges for unprivileged callers (the rootless tests).
 deps:
 	@missing=""; \
-	for p in busybox-static runc python3-seccomp uidmap; do \
+	for p in busybox-static runc python3-seccomp python3-venv uidmap; do \
 		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \

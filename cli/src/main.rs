@@ -64,6 +64,11 @@ struct Cli {
     /// docs/audit-events.md. A failed write is a warning; the action's result stands.
     #[arg(long = "audit-log", global = true, value_name = "PATH|syslog[:SOCKET]")]
     audit_log: Option<String>,
+    /// Policy level create and run enforce: privileged (default: nothing refused), baseline or
+    /// restricted; the config's run.rampart.policy annotation may ask for a stricter one. Also
+    /// the level `audit` reports violations of.
+    #[arg(long, global = true, value_enum)]
+    policy: Option<PolicyLevel>,
     /// Path to criu (accepted for compatibility; checkpointing is not supported).
     #[arg(long, global = true, hide = true)]
     criu: Option<PathBuf>,
@@ -75,6 +80,38 @@ struct Cli {
 enum LogFormat {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PolicyLevel {
+    Privileged,
+    Baseline,
+    Restricted,
+}
+
+impl PolicyLevel {
+    fn level(self) -> rampart::audit::Level {
+        match self {
+            PolicyLevel::Privileged => rampart::audit::Level::Privileged,
+            PolicyLevel::Baseline => rampart::audit::Level::Baseline,
+            PolicyLevel::Restricted => rampart::audit::Level::Restricted,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AuditFormat {
+    Text,
+    Json,
+    Sarif,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    Low,
+    Medium,
+    High,
+    Critical,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -350,6 +387,17 @@ enum Command {
         #[command(flatten)]
         create: CreateArgs,
     },
+    /// Report what a bundle's config lets the container do (findings with id, severity, JSON
+    /// path, why and fix). Exit status 3 when a finding meets --fail-on or violates --policy.
+    Audit {
+        #[arg(long, short = 'b', default_value = ".")]
+        bundle: PathBuf,
+        #[arg(long, short = 'f', value_enum, default_value_t = AuditFormat::Text)]
+        format: AuditFormat,
+        /// Exit with status 3 when a finding is of this severity or worse.
+        #[arg(long = "fail-on", value_enum)]
+        fail_on: Option<FailOn>,
+    },
     /// Write a new, secure-by-default config.json.
     Spec {
         #[arg(long, short = 'b', default_value = ".")]
@@ -562,6 +610,7 @@ fn create_options(cli: &Cli, a: &CreateArgs) -> CreateOptions {
         no_new_keyring: a.no_new_keyring,
         preserve_fds: a.preserve_fds,
         cgroup_driver: driver(cli),
+        policy: cli.policy.map(PolicyLevel::level),
     }
 }
 
@@ -576,6 +625,37 @@ fn refuse_pidfd_socket(p: &Option<PathBuf>) -> Result<(), String> {
         )),
         None => Ok(()),
     }
+}
+
+/// `audit`: the report on stdout; 3 when a finding meets --fail-on or violates --policy.
+fn audit(
+    cli: &Cli,
+    bundle: &Path,
+    format: AuditFormat,
+    fail_on: Option<FailOn>,
+) -> Result<i32, String> {
+    use rampart::audit::{self, report, Severity};
+    let r = audit::audit_bundle(bundle).map_err(|e| e.to_string())?;
+    let policy = cli
+        .policy
+        .map_or(audit::Level::Privileged, PolicyLevel::level);
+    let text = match format {
+        AuditFormat::Text => report::text(&r, policy),
+        AuditFormat::Json => line(serde_json::to_string_pretty(&report::json(&r, policy))),
+        AuditFormat::Sarif => line(serde_json::to_string_pretty(&report::sarif(&r, policy))),
+    };
+    out(&text)?;
+    let threshold = fail_on.map(|f| match f {
+        FailOn::Low => Severity::Low,
+        FailOn::Medium => Severity::Medium,
+        FailOn::High => Severity::High,
+        FailOn::Critical => Severity::Critical,
+    });
+    let failed = r
+        .findings
+        .iter()
+        .any(|f| threshold.is_some_and(|t| f.severity >= t) || f.violates(policy));
+    Ok(if failed { 3 } else { 0 })
 }
 
 fn run(cli: &Cli) -> Result<i32, String> {
@@ -641,6 +721,11 @@ fn run(cli: &Cli) -> Result<i32, String> {
             };
             container::run(&create_options(cli, create), r).map_err(e)
         }
+        Command::Audit {
+            bundle,
+            format,
+            fail_on,
+        } => audit(cli, bundle, *format, *fail_on),
         Command::Spec { bundle } => {
             let rootless = cli.rootless.as_deref() == Some("true");
             let path = bundle.join("config.json");
@@ -780,6 +865,7 @@ fn names_a_container_command() -> bool {
         "--cgroup-manager",
         "--criu",
         "--audit-log",
+        "--policy",
     ];
     let mut args = std::env::args_os().skip(1);
     while let Some(a) = args.next() {

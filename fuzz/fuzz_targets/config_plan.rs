@@ -1,4 +1,5 @@
-//! config.json → Spec → Plan: the whole validation `create` runs before any process exists.
+//! config.json → Spec → Plan: the whole validation `create` runs before any process exists,
+//! and the audit's rules on the same config.
 //! Input: a config.json. The bundle is a real directory with an empty rootfs/ (plan::build
 //! canonicalizes root.path). Any refusal is fine; a panic, or a plan that breaks what the init
 //! relies on, is a crash.
@@ -14,6 +15,15 @@ fuzz_target!(|data: &[u8]| {
     let Ok(spec) = spec::parse(&config, data) else {
         return;
     };
+    // `audit` and the --policy check read every config that parses, as JSON: no panic, and
+    // every finding names a rule of the catalogue and a JSON pointer.
+    if let Ok(raw) = serde_json::from_slice::<serde_json::Value>(data) {
+        let rootfs = bundle.join("rootfs");
+        for f in rampart::audit::checks::check(&raw, bundle, Some(&rootfs)) {
+            assert!(rampart::audit::rules::rule(f.id).is_some(), "{f:?}");
+            assert!(f.path.starts_with('/'), "{f:?}");
+        }
+    }
     // As create calls it, with a console socket (so process.terminal is accepted and what
     // follows it is validated too).
     let Ok(p) = plan::build(&spec, &config, data, bundle, "fuzz", true) else {

@@ -81,6 +81,10 @@ pub enum Error {
     Console(#[from] console::ConsoleError),
     #[error("saving the config to {path}: {err}")]
     SaveConfig { path: PathBuf, err: io::Error },
+    #[error(transparent)]
+    Policy(#[from] crate::audit::policy::PolicyError),
+    #[error("{path}: not valid JSON for the policy check: {msg}")]
+    PolicyConfig { path: PathBuf, msg: String },
 }
 
 /// Options of `create` (and the create half of `run`).
@@ -98,6 +102,9 @@ pub struct CreateOptions {
     /// runc's rootless mode (--rootless, or auto for a non-root caller): a cgroup the caller
     /// cannot make or join is skipped with a warning, unless the config sets limits.
     pub rootless: bool,
+    /// The global `--policy` level (None: only the config's `run.rampart.policy` annotation, if
+    /// any, applies).
+    pub policy: Option<crate::audit::Level>,
 }
 
 /// The init of a container just created by this process (it is our child until we exit).
@@ -138,6 +145,9 @@ fn create_container(o: &CreateOptions, foreground_terminal: bool) -> Result<Crea
         has_console,
     )?;
     plan.process.listen_fds = crate::exec::listen_fds_from_env();
+    // Admission, after the config proved valid and before anything exists: a refused container
+    // leaves no state directory, cgroup, namespace or process behind.
+    check_policy(o, &plan, &config_bytes)?;
     let joins = namespaces::open_joins(&plan.namespaces)?;
     let dir = ContainerDir::create(&o.root, &o.id)?;
     crash_points::at("create:state-dir-made");
@@ -152,6 +162,31 @@ fn create_container(o: &CreateOptions, foreground_terminal: bool) -> Result<Crea
         audit_log::save_planned(&dir.path, &audit_log::planned(&spec, &plan));
     }
     create_in(o, &plan, dir, joins, foreground_terminal)
+}
+
+/// The `--policy` flag and the `run.rampart.policy` annotation (the stricter wins) against the
+/// audit's findings on this config; every violation in one error.
+fn check_policy(o: &CreateOptions, plan: &plan::Plan, config_bytes: &[u8]) -> Result<(), Error> {
+    if o.policy.is_none()
+        && !plan
+            .annotations
+            .contains_key(crate::audit::policy::ANNOTATION)
+    {
+        return Ok(());
+    }
+    let raw: serde_json::Value =
+        serde_json::from_slice(config_bytes).map_err(|e| Error::PolicyConfig {
+            path: plan.bundle.join("config.json"),
+            msg: e.to_string(),
+        })?;
+    crate::audit::policy::enforce(
+        o.policy,
+        &plan.annotations,
+        &raw,
+        &plan.bundle,
+        Some(&plan.rootfs),
+    )?;
+    Ok(())
 }
 
 fn create_in(

@@ -8,6 +8,7 @@
 //! - `cgroups`: resource limits through libcgroups.
 //! - `capabilities`, `identity`, `rlimits`, `sysctl`, `seccomp`: confinement of the process.
 //! - `landlock`, `apparmor`: LSM confinement, prepared in the init and enforced right before exec.
+//! - `audit`: `rampart audit` findings and the `--policy` check create makes.
 //! - `hooks`: OCI hooks; `logging`: runc-compatible logs; `default_spec`: `rampart spec`.
 //! - `sealed_binary`: create, run and exec re-exec from a read-only clone or sealed memfd of the
 //!   runtime binary before any container process exists (CVE-2019-5736).
@@ -20,6 +21,7 @@
 //! - `syscalls`: the only place with raw syscalls (unsafe, each with a SAFETY note).
 
 pub mod apparmor;
+pub mod audit;
 pub mod audit_log;
 pub mod capabilities;
 pub mod cgroups;

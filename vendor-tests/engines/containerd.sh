@@ -143,6 +143,21 @@ containerd_scenarios() {
     echo "$out" > "$VT_OUT/containerd-broken-message.txt"
     "${CTR[@]}" container rm c-broken >/dev/null 2>&1
 
+    # policy: the annotation run.rampart.policy=restricted on a privileged container; the shim
+    # passes rampart's refusal (its JSON --log) on to ctr's user, and no task is left
+    if is_rampart; then
+        out=$(ctr_run c-policy --rm --privileged --annotation run.rampart.policy=restricted "$IMG" c-policy true 2>&1); rc=$?
+        policy_check containerd/policy-refused "$out" "$rc"
+        echo "$out" > "$VT_OUT/containerd-policy-message.txt"
+        if [ -n "$(task_status c-policy)" ]; then fail containerd/policy-nothing-left "task c-policy exists"
+        elif [ -e "$C/runc/$NS/c-policy" ]; then fail containerd/policy-nothing-left "runtime state $C/runc/$NS/c-policy left"
+        elif [ -d "/sys/fs/cgroup/memory$(cg c-policy)" ]; then fail containerd/policy-nothing-left "cgroup $(cg c-policy) left"
+        else pass containerd/policy-nothing-left; fi
+        "${CTR[@]}" container rm c-policy >/dev/null 2>&1
+    else
+        skip containerd/policy-refused "$(basename "$VT_RUNTIME") has no run.rampart.policy"
+    fi
+
     containerd_observe
 }
 

@@ -10,10 +10,12 @@ docker_setup() {
     mkdir -p "$D/data" "$D/exec" "$D/cli"
     # Our own daemon.json, so /etc/docker/daemon.json is not read: the README's recipe
     # (recipes/docker-daemon.json, the runtime "rampart" with the path of the runtime under test),
-    # plus a key path that keeps dockerd 20.10 from writing /etc/docker/key.json.
+    # plus a key path that keeps dockerd 20.10 from writing /etc/docker/key.json, plus the runtime
+    # "vt-policy": the one under test with runtimeArgs --policy restricted, as an operator would
+    # register it (dockerd wraps path and args in a script of its own).
     sed "s|/usr/local/bin/rampart|$VT_RUNTIME|" "$HERE/recipes/docker-daemon.json" |
-        /usr/bin/python3 -c 'import json, sys; d = json.load(sys.stdin); d["deprecated-key-path"] = sys.argv[1]; json.dump(d, sys.stdout, indent=2)' \
-        "$D/key.json" > "$D/daemon.json" || return 1
+        /usr/bin/python3 -c 'import json, sys; d = json.load(sys.stdin); d["deprecated-key-path"] = sys.argv[1]; d["runtimes"]["vt-policy"] = {"path": sys.argv[2], "runtimeArgs": ["--policy", "restricted"]}; json.dump(d, sys.stdout, indent=2)' \
+        "$D/key.json" "$VT_RUNTIME" > "$D/daemon.json" || return 1
     # dockerd 20.10 makes /run/docker/plugins (its plugins' exec root, fixed in its code) and its
     # containerd's shims /run/containerd/s: both land in $D/ns/upper, /run being an overlay in
     # dockerd's own mount namespace (private_ns_start).
@@ -42,7 +44,21 @@ docker_setup() {
 # dockerd 20.10 gives every runtime (ours too) --root <exec-root>/runtime-runc/moby.
 docker_state_gone() { [ -n "$1" ] && ! ls -d "$D"/exec/runtime-*/moby/"$1" >/dev/null 2>&1; }
 
-docker_scenarios() { dl_scenarios; }
+docker_scenarios() {
+    dl_scenarios
+    [ -n "${VT_OBSERVE_ONLY:-}" ] && return
+    # policy: a privileged container on the runtime registered with --policy restricted is
+    # refused, and the docker user reads rampart's list of violations
+    if is_rampart; then
+        local out rc
+        out=$(cli run --rm --name vt-policy --runtime vt-policy --network none --privileged "$IMG" true 2>&1); rc=$?
+        policy_check docker/policy-refused "$out" "$rc"
+        echo "$out" > "$VT_OUT/docker-policy-message.txt"
+        cli rm -f vt-policy >/dev/null 2>&1
+    else
+        skip docker/policy-refused "$(basename "$VT_RUNTIME") has no --policy"
+    fi
+}
 
 docker_teardown() {
     [ -n "${DOCKERD_PID:-}" ] || return 0

@@ -70,7 +70,21 @@ podman_state_gone() {
     [ -n "$1" ] && ! "$VT_RUNTIME" state "$1" >/dev/null 2>&1
 }
 
-podman_scenarios() { dl_scenarios; }
+podman_scenarios() {
+    dl_scenarios
+    [ -n "${VT_OBSERVE_ONLY:-}" ] && return
+    # policy: conmon passes the runtime no global flags, so the annotation asks for the level;
+    # podman shows the runtime's stderr to its user
+    if is_rampart; then
+        local out rc
+        out=$(cli run --rm --name vt-policy "${RUN_OPTS[@]}" --privileged --annotation run.rampart.policy=restricted "$IMG" true 2>&1); rc=$?
+        policy_check podman/policy-refused "$out" "$rc"
+        echo "$out" > "$VT_OUT/podman-policy-message.txt"
+        cli rm -f vt-policy >/dev/null 2>&1
+    else
+        skip podman/policy-refused "$(basename "$VT_RUNTIME") has no run.rampart.policy"
+    fi
+}
 
 podman_teardown() {
     [ -n "${PODMAN_READY:-}" ] || return 0

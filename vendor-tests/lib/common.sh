@@ -284,3 +284,18 @@ error_check() {
     if echo "$2" | grep -qiE "$VT_ERROR_WORDS"; then pass "$1"
     else fail "$1" "runtime's message not shown to the user: $(echo "$2" | tail -n 1)"; fi
 }
+
+# is_rampart: the runtime under test is rampart (runc and the others have no --policy and no
+# run.rampart.policy annotation, so the policy scenarios are skipped for them).
+is_rampart() { "$VT_RUNTIME" --version 2>/dev/null | head -n 1 | grep -q '^rampart version'; }
+
+# policy_check NAME OUTPUT RC: a privileged container under --policy restricted (or the
+# annotation) is refused, and the engine's user sees rampart's one-line list of violations:
+# CAP_SYS_ADMIN (RA110) and no seccomp filter (RA120) among them.
+policy_check() {
+    local name=$1 out=$2 rc=$3
+    if [ "$rc" -eq 0 ]; then fail "$name" "a privileged container ran under policy restricted"
+    elif echo "$out" | grep -q 'policy restricted' && echo "$out" | grep -q 'RA110 high at /process/capabilities/.*CAP_SYS_ADMIN' &&
+         echo "$out" | grep -q 'RA120 high at /linux/seccomp'; then pass "$name"
+    else fail "$name" "the policy's violations did not reach the user: $(echo "$out" | tail -n 1)"; fi
+}
