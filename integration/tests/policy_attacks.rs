@@ -1,0 +1,275 @@
+//! Attacks on `--policy` (security review, issue 17): configs the policy check let through but
+//! that ran with a confinement the policy refuses. Each test performs the attack against the
+//! real binary and checks the outcome that matters (what the container could really read, write
+//! or hold), not only the refusal message.
+use rampart_integration::*;
+use serde_json::{json, Value};
+use std::ffi::OsStr;
+use std::path::Path;
+
+/// `rampart --policy P run --bundle B ID`.
+fn run_with_policy(r: &Root, b: &Bundle, policy: &str, id: &str) -> Out {
+    r.rampart(&[
+        OsStr::new("--policy"),
+        OsStr::new(policy),
+        OsStr::new("run"),
+        OsStr::new("--bundle"),
+        b.path().as_os_str(),
+        OsStr::new(id),
+    ])
+}
+
+/// The effective capability mask a `/proc/<pid>/status` text shows.
+fn cap_eff(status: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or_else(|| panic!("no CapEff in {status}"))
+}
+
+const CAP_SYS_ADMIN_BIT: u64 = 1 << 21;
+
+/// A container created and started under `--policy restricted`, its init sleeping.
+fn restricted_sleeper(r: &Root, id: &str) -> Bundle {
+    let b = Bundle::new(&["sleep", "60"]);
+    r.rampart(&[
+        OsStr::new("--policy"),
+        OsStr::new("restricted"),
+        OsStr::new("create"),
+        OsStr::new("--bundle"),
+        b.path().as_os_str(),
+        OsStr::new(id),
+    ])
+    .ok();
+    r.rampart(&["--policy", "restricted", "start", id]).ok();
+    b
+}
+
+/// Attack: after a restricted create, `exec --cap CAP_SYS_ADMIN` (or a --process JSON with the
+/// capability and no_new_privs off) starts a process in the container with CAP_SYS_ADMIN: the
+/// policy was checked for the init only.
+#[test]
+fn exec_cannot_add_what_the_policy_refuses() {
+    let r = Root::new();
+    let id = unique("pa-exec");
+    let b = restricted_sleeper(&r, &id);
+    let o = r.rampart(&[
+        "--policy",
+        "restricted",
+        "exec",
+        "--cap",
+        "CAP_SYS_ADMIN",
+        &id,
+        "--",
+        "cat",
+        "/proc/self/status",
+    ]);
+    if o.code == 0 {
+        assert_eq!(
+            cap_eff(&o.stdout) & CAP_SYS_ADMIN_BIT,
+            0,
+            "exec --cap under --policy restricted ran with CAP_SYS_ADMIN: {o:#?}"
+        );
+    }
+    assert_ne!(o.code, 0, "{o:#?}");
+    assert!(o.stderr.contains("RA110"), "{o:#?}");
+
+    // The same through --process, and without the flag: the annotation in the saved config.
+    let process = b.path().join("process.json");
+    let mut p = b.config["process"].clone();
+    p["args"] = json!(["cat", "/proc/self/status"]);
+    p["noNewPrivileges"] = json!(false);
+    for set in ["bounding", "effective", "permitted"] {
+        p["capabilities"][set] = json!(["CAP_SYS_ADMIN"]);
+    }
+    std::fs::write(&process, serde_json::to_vec(&p).unwrap()).unwrap();
+    let o = r.rampart(&[
+        OsStr::new("--policy"),
+        OsStr::new("restricted"),
+        OsStr::new("exec"),
+        OsStr::new("--process"),
+        process.as_os_str(),
+        OsStr::new(&id),
+    ]);
+    if o.code == 0 {
+        assert_eq!(
+            cap_eff(&o.stdout) & CAP_SYS_ADMIN_BIT,
+            0,
+            "exec --process under --policy restricted ran with CAP_SYS_ADMIN: {o:#?}"
+        );
+    }
+    assert_ne!(o.code, 0, "{o:#?}");
+    assert!(
+        o.stderr.contains("RA110") && o.stderr.contains("RA102"),
+        "{o:#?}"
+    );
+    // A plain exec that asks for nothing more still works.
+    let o = r.rampart(&["--policy", "restricted", "exec", &id, "--", "true"]);
+    assert_eq!(o.code, 0, "{o:#?}");
+    r.rampart(&["delete", "--force", &id]).ok();
+    assert_nothing_left(&r, &b, &id);
+}
+
+/// Same attack with the policy asked by the config's annotation only (no flag on exec).
+#[test]
+fn exec_keeps_the_annotated_policy() {
+    let r = Root::new();
+    let id = unique("pa-exec-ann");
+    let mut b = Bundle::new(&["sleep", "60"]);
+    b.edit(|c| c["annotations"] = json!({"run.rampart.policy": "restricted"}));
+    r.create(&b, &id);
+    r.rampart(&["start", &id]).ok();
+    let o = r.rampart(&[
+        "exec",
+        "--cap",
+        "CAP_SYS_ADMIN",
+        &id,
+        "--",
+        "cat",
+        "/proc/self/status",
+    ]);
+    if o.code == 0 {
+        assert_eq!(
+            cap_eff(&o.stdout) & CAP_SYS_ADMIN_BIT,
+            0,
+            "exec --cap under the restricted annotation ran with CAP_SYS_ADMIN: {o:#?}"
+        );
+    }
+    assert_ne!(o.code, 0, "{o:#?}");
+    assert!(o.stderr.contains("RA110"), "{o:#?}");
+    r.rampart(&["delete", "--force", &id]).ok();
+    assert_nothing_left(&r, &b, &id);
+}
+
+/// Attack: an overlay mount whose lowerdir is the host's /etc is no "bind", so the audit did
+/// not look at its source: the container reads the host's /etc.
+#[test]
+fn overlay_lowerdir_on_a_host_path_is_refused() {
+    let marker = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let mut b = Bundle::new(&["cat", "/hostetc/hostname"]);
+    let empty = b.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let lower = format!("lowerdir=/etc:{}", empty.display());
+    b.edit(|c| {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/hostetc", "type": "overlay", "source": "overlay",
+            "options": [lower, "ro"]
+        }))
+    });
+    let r = Root::new();
+    let id = unique("pa-overlay");
+    let o = run_with_policy(&r, &b, "restricted", &id);
+    assert!(
+        !(o.code == 0 && !marker.is_empty() && o.stdout.contains(marker.trim())),
+        "the host's /etc was readable through an overlay under --policy restricted: {o:#?}"
+    );
+    assert_ne!(o.code, 0, "{o:#?}");
+    assert!(o.stderr.contains("RA141"), "{o:#?}");
+    assert_nothing_left(&r, &b, &id);
+}
+
+/// The block device and filesystem type of the filesystem holding `p`, from mountinfo.
+fn device_of(p: &Path) -> Option<(String, String)> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let p = std::fs::canonicalize(p).ok()?;
+    let mut best: Option<(usize, String, String)> = None;
+    for line in info.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let sep = f.iter().position(|x| *x == "-")?;
+        let (point, fstype, source) = (f[4], f[sep + 1], f[sep + 2]);
+        if p.starts_with(point) && best.as_ref().is_none_or(|(n, _, _)| point.len() >= *n) {
+            best = Some((point.len(), fstype.to_string(), source.to_string()));
+        }
+    }
+    best.map(|(_, t, s)| (s, t))
+}
+
+/// Attack: a mount of the host's own block device (type ext4, source /dev/vda) is no bind and
+/// names no device in linux.devices, so the audit let it through: the container sees the host's
+/// whole disk.
+#[test]
+fn a_mount_of_a_host_block_device_is_refused() {
+    use std::os::unix::fs::FileTypeExt;
+    let host = TempDir::new("pa-blk-marker");
+    let marker = host.path().join("marker");
+    let secret = unique("host-disk-secret");
+    std::fs::write(&marker, &secret).unwrap();
+    let (dev, fstype) = device_of(&marker).expect("the filesystem of the temp dir");
+    let is_block = std::fs::metadata(&dev).is_ok_and(|m| m.file_type().is_block_device());
+    assert!(
+        is_block,
+        "this attack needs the temp dir on a block device filesystem; {dev} ({fstype}) is not"
+    );
+    let inside = format!("/hostdisk{}", marker.display());
+    let mut b = Bundle::new(&["cat", &inside]);
+    b.edit(|c| {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/hostdisk", "type": fstype, "source": dev, "options": ["ro"]
+        }))
+    });
+    let r = Root::new();
+    let id = unique("pa-blk");
+    let o = run_with_policy(&r, &b, "restricted", &id);
+    assert!(
+        !(o.code == 0 && o.stdout.contains(&secret)),
+        "the host's disk was mounted under --policy restricted: {o:#?}"
+    );
+    assert_ne!(o.code, 0, "{o:#?}");
+    assert!(o.stderr.contains("RA141"), "{o:#?}");
+    assert_nothing_left(&r, &b, &id);
+}
+
+/// Attack: a second proc mount at another destination is reached by neither maskedPaths nor
+/// readonlyPaths (they name /proc/...), so its sys/ is writable: uid 0 without a user namespace
+/// writes the host's global sysctls. The test writes vm.stat_interval's own value back.
+#[test]
+fn a_second_proc_mount_is_refused() {
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "v=$(cat /proc2/sys/vm/stat_interval); \
+         if echo $v > /proc/sys/vm/stat_interval; then echo WROTE-PROC; fi; \
+         if echo $v > /proc2/sys/vm/stat_interval; then echo WROTE-PROC2; fi",
+    ]);
+    b.edit(|c: &mut Value| {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/proc2", "type": "proc", "source": "proc",
+            "options": ["nosuid", "noexec", "nodev"]
+        }))
+    });
+    let r = Root::new();
+    let id = unique("pa-proc2");
+    let o = run_with_policy(&r, &b, "restricted", &id);
+    assert!(
+        !o.stdout.contains("WROTE-PROC2"),
+        "a host sysctl was written through a second proc mount under --policy restricted: {o:#?}"
+    );
+    assert!(!o.stdout.contains("WROTE-PROC\n"), "{o:#?}");
+    assert_ne!(o.code, 0, "{o:#?}");
+    assert!(o.stderr.contains("RA145"), "{o:#?}");
+    assert_nothing_left(&r, &b, &id);
+}
+
+/// Attack: hooks.createRuntime runs a program on the host, as root, outside every namespace,
+/// and the policy did not look at hooks: a restricted config wrote a host file.
+#[test]
+fn host_hooks_are_refused_by_restricted() {
+    let host = TempDir::new("pa-hook");
+    let pwned = host.path().join("pwned");
+    let mut b = Bundle::new(&["true"]);
+    let cmd = format!("id -u > {}", pwned.display());
+    b.edit(|c| {
+        c["hooks"] = json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", cmd]}]})
+    });
+    let r = Root::new();
+    let id = unique("pa-hook");
+    let o = run_with_policy(&r, &b, "restricted", &id);
+    assert!(
+        !pwned.exists(),
+        "a createRuntime hook ran on the host under --policy restricted: {o:#?}"
+    );
+    assert_ne!(o.code, 0, "{o:#?}");
+    assert!(o.stderr.contains("RA190"), "{o:#?}");
+    assert_nothing_left(&r, &b, &id);
+}
