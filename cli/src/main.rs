@@ -327,6 +327,7 @@ fn exec_options(cli: &Cli, a: &ExecArgs) -> rampart::exec::ExecOptions {
         preserve_fds: a.preserve_fds,
         ignore_paused: a.ignore_paused,
         cgroup_driver: Some(driver(cli)),
+        policy: cli.policy.map(PolicyLevel::level),
         sub_cgroups: a.cgroup.clone(),
     }
 }

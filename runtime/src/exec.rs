@@ -116,6 +116,8 @@ pub enum ExecError {
     Interrupted { pid: i32, signal: String },
     #[error("process {pid} is stopped (by a signal from inside the container): forwarded {signal}, which it gets once continued; not waiting for it")]
     LeftStopped { pid: i32, signal: String },
+    #[error("exec: {0}")]
+    Policy(#[from] crate::audit::policy::PolicyError),
 }
 
 /// `exec`'s flags (runc's names).
@@ -142,6 +144,9 @@ pub struct ExecOptions {
     pub preserve_fds: u32,
     pub ignore_paused: bool,
     pub cgroup_driver: Option<Driver>,
+    /// The global `--policy` level: the exec'd process is held to it (and to the saved config's
+    /// `run.rampart.policy` annotation) as create held the init.
+    pub policy: Option<crate::audit::Level>,
     /// `exec --cgroup`: sub-cgroups of the container's cgroup for the process.
     pub sub_cgroups: Vec<String>,
 }
@@ -271,6 +276,7 @@ fn exec_process(o: &ExecOptions) -> Result<i32, ExecError> {
     let spec = spec::parse(&config_path, &bytes)?;
     let mut plan = plan::build(&spec, &config_path, &bytes, &st.bundle, &o.id, true)?;
     let process = process_json(o, &spec)?;
+    check_policy(o, &plan, &bytes, &process)?;
     plan.process = ProcessPlan::from_oci(&process)?;
     plan.process.listen_fds = listen_fds_from_env();
     let keep = plan.process.listen_fds.saturating_add(o.preserve_fds);
@@ -453,6 +459,36 @@ fn wait_for_process(sock: BorrowedFd<'_>, pid: i32) -> Result<(), ExecError> {
 
 /// The process JSON for the exec: the `--process` file with what it leaves out taken from the
 /// container's process, or the container's process changed by the command-line flags.
+/// The policy create enforced holds for every process in the container: the saved config with
+/// its process replaced by the exec'd one goes through the same check, so `--cap`, `--process`
+/// or `--apparmor` cannot give the new process what the policy refused the init.
+fn check_policy(
+    o: &ExecOptions,
+    plan: &plan::Plan,
+    config_bytes: &[u8],
+    process: &oci_spec::runtime::Process,
+) -> Result<(), ExecError> {
+    use crate::audit::policy;
+    if o.policy.is_none() && !plan.annotations.contains_key(policy::ANNOTATION) {
+        return Ok(());
+    }
+    let bad = |err: String| ExecError::BaseProcess { err };
+    let mut raw: Value = serde_json::from_slice(config_bytes).map_err(|e| bad(e.to_string()))?;
+    let exec_process = serde_json::to_value(process).map_err(|e| bad(e.to_string()))?;
+    let Some(obj) = raw.as_object_mut() else {
+        return Err(bad("the saved config is not a JSON object".into()));
+    };
+    obj.insert("process".into(), exec_process);
+    policy::enforce(
+        o.policy,
+        &plan.annotations,
+        &raw,
+        &plan.bundle,
+        Some(&plan.rootfs),
+    )?;
+    Ok(())
+}
+
 fn process_json(
     o: &ExecOptions,
     spec: &oci_spec::runtime::Spec,
