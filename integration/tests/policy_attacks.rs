@@ -216,7 +216,7 @@ fn a_mount_of_a_host_block_device_is_refused() {
         "the host's disk was mounted under --policy restricted: {o:#?}"
     );
     assert_ne!(o.code, 0, "{o:#?}");
-    assert!(o.stderr.contains("RA141"), "{o:#?}");
+    assert!(o.stderr.contains("RA151"), "{o:#?}");
     assert_nothing_left(&r, &b, &id);
 }
 

@@ -202,7 +202,32 @@ pub fn check(c: &Value, bundle: &Path, rootfs: Option<&Path>) -> Vec<Finding> {
     devices(c, &mut out);
     host_namespaces(c, &mut out);
     resources(c, &mut out);
+    hooks(c, &mut out);
     out
+}
+
+/// Every hook the config lists, whatever its kind: each runs with the runtime's privileges.
+fn hooks(c: &Value, out: &mut Vec<Finding>) {
+    let Some(kinds) = c.get("hooks").and_then(Value::as_object) else {
+        return;
+    };
+    for (kind, list) in kinds {
+        for (i, h) in list
+            .as_array()
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .enumerate()
+        {
+            out.push(finding(
+                "RA190",
+                ptr(["hooks", kind, &i.to_string()]),
+                format!(
+                    "{kind} hook {} runs with the runtime's privileges",
+                    h["path"].as_str().unwrap_or("?")
+                ),
+            ));
+        }
+    }
 }
 
 fn identity(c: &Value, cx: &Context, rootfs: Option<&Path>, out: &mut Vec<Finding>) {
@@ -476,6 +501,124 @@ fn sensitive_source(source: &Path) -> Option<(String, Severity)> {
     worst
 }
 
+/// `path` as the runtime may find it: relative paths against the bundle (as bind sources are)
+/// and, with `cwd_too`, against the runtime's cwd (as the kernel reads an overlay's relative
+/// layers), each as written and with host symlinks resolved.
+fn host_spellings(path: &str, bundle: &Path, cwd_too: bool) -> Vec<PathBuf> {
+    let p = Path::new(path);
+    let mut as_written = vec![bundle.join(p)];
+    if cwd_too && !p.is_absolute() {
+        as_written.push(p.to_path_buf());
+    }
+    let real: Vec<PathBuf> = as_written
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    as_written.into_iter().chain(real).collect()
+}
+
+/// The paths an overlay option value names: layers are separated by ':', and a backslash makes the
+/// next character literal, as the kernel splits them.
+fn overlay_layers(value: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut chars = value.chars();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '\\' => {
+                if let (Some(next), Some(last)) = (chars.next(), out.last_mut()) {
+                    last.push(next);
+                }
+            }
+            ':' => out.push(String::new()),
+            _ => {
+                if let Some(last) = out.last_mut() {
+                    last.push(ch);
+                }
+            }
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// A mount that is no bind still reaches host files when its source is a host block device (a
+/// disk filesystem mounted from the host's disk) or when an option names host directories
+/// (overlay's lowerdir, upperdir, workdir, lowerdir+, datadir+; btrfs's device=). A proc mount
+/// anywhere but /proc is reached by neither maskedPaths nor readonlyPaths, which name /proc/...
+fn other_mount(m: &Value, i: usize, options: &[&str], bundle: &Path, out: &mut Vec<Finding>) {
+    use std::os::unix::fs::FileTypeExt;
+    let fstype = m["type"].as_str().unwrap_or("");
+    let dest = m["destination"].as_str().unwrap_or("?");
+    let at = |leaf: &[&str]| {
+        let mut parts = vec!["mounts".to_string(), i.to_string()];
+        parts.extend(leaf.iter().map(|s| s.to_string()));
+        ptr(parts)
+    };
+    if fstype == "proc" && Path::new(dest) != Path::new("/proc") {
+        out.push(finding(
+            "RA145",
+            at(&["destination"]),
+            format!(
+                "proc mounted at {dest}: maskedPaths and readonlyPaths only reach /proc, so \
+                 {dest}/sys and {dest}/sysrq-trigger are writable"
+            ),
+        ));
+    }
+    let mut named: Vec<(String, String)> = Vec::new();
+    if let Some(src) = m["source"].as_str().filter(|s| s.starts_with('/')) {
+        named.push((at(&["source"]), src.to_string()));
+    }
+    for (j, o) in options.iter().enumerate() {
+        let Some((_, value)) = o.split_once('=') else {
+            continue;
+        };
+        let paths = if fstype == "overlay" {
+            overlay_layers(value)
+        } else {
+            vec![value.to_string()]
+        };
+        for p in paths {
+            named.push((at(&["options", &j.to_string()]), p));
+        }
+    }
+    let ro = options.iter().any(|o| *o == "ro" || *o == "rro");
+    for (pointer, path) in named {
+        let spellings = host_spellings(&path, bundle, fstype == "overlay");
+        let block = spellings
+            .iter()
+            .find(|p| std::fs::metadata(p).is_ok_and(|md| md.file_type().is_block_device()));
+        if let Some(dev) = block {
+            let mut f = finding(
+                "RA151",
+                pointer,
+                format!(
+                    "{fstype} mount at {dest} is made from the host's block device {}",
+                    dev.display()
+                ),
+            );
+            f.severity = Critical;
+            out.push(f);
+            continue;
+        }
+        let hit = spellings
+            .iter()
+            .filter_map(|s| sensitive_source(s))
+            .max_by_key(|(_, sev)| *sev);
+        if let Some((what, mut sev)) = hit {
+            if ro && sev == High {
+                sev = Medium;
+            }
+            let mut f = finding(
+                "RA141",
+                pointer,
+                format!("{fstype} mount at {dest} reaches the host's {path} (brings in {what})"),
+            );
+            f.severity = sev;
+            out.push(f);
+        }
+    }
+}
+
 fn filesystem(c: &Value, cx: &Context, bundle: &Path, out: &mut Vec<Finding>) {
     if !cx.readonly_root {
         let path = if c.pointer("/root/readonly").is_some() {
@@ -506,6 +649,7 @@ fn filesystem(c: &Value, cx: &Context, bundle: &Path, out: &mut Vec<Finding>) {
             ));
         }
         if !bind {
+            other_mount(m, i, &options, bundle, out);
             continue;
         }
         let Some(src) = m["source"].as_str() else {
@@ -959,6 +1103,42 @@ mod tests {
         for id in ["RA170", "RA171", "RA172", "RA180"] {
             assert_eq!(get(id).len(), 1, "{id}");
         }
+    }
+
+    #[test]
+    fn mounts_that_are_no_bind_but_reach_host_paths() {
+        assert_eq!(overlay_layers(r"/a\:b:/\etc::/c"), ["/a:b", "/etc", "/c"]);
+        let mut c = default_config();
+        let m = c["mounts"].as_array_mut().unwrap();
+        let n = m.len();
+        // The kernel drops the backslash: this lowerdir is the host's /etc.
+        m.push(
+            json!({"destination": "/o", "type": "overlay", "source": "overlay",
+            "options": [r"lowerdir=/tmp:/\etc", "ro"]}),
+        );
+        m.push(json!({"destination": "/p2", "type": "proc", "source": "proc"}));
+        m.push(json!({"destination": "/proc/", "type": "proc", "source": "proc"}));
+        m.push(
+            json!({"destination": "/t", "type": "tmpfs", "source": "tmpfs",
+            "options": ["mode=755", "size=65536k"]}),
+        );
+        c["hooks"] = json!({"createRuntime": [{"path": "/bin/true"}], "poststop": []});
+        let f = run(&c);
+        let at = |id: &str, p: String| f.iter().any(|f| f.id == id && f.path == p);
+        assert!(at("RA141", format!("/mounts/{n}/options/0")), "{f:?}");
+        assert!(
+            at("RA145", format!("/mounts/{}/destination", n + 1)),
+            "{f:?}"
+        );
+        assert!(
+            !at("RA145", format!("/mounts/{}/destination", n + 2)),
+            "{f:?}"
+        );
+        assert!(!f
+            .iter()
+            .any(|f| f.path.starts_with(&format!("/mounts/{}", n + 3))));
+        assert!(at("RA190", "/hooks/createRuntime/0".into()), "{f:?}");
+        assert_eq!(f.iter().filter(|f| f.id == "RA190").count(), 1);
     }
 
     #[test]

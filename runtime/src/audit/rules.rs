@@ -311,6 +311,16 @@ pub const RULES: &[Rule] = &[
         fix: "set process.rlimits, at least RLIMIT_NOFILE",
         sources: "CIS Docker 5.18 (default ulimits)",
     },
+    Rule {
+        id: "RA190",
+        name: "hooks",
+        summary: "the config has hooks: programs the runtime runs with its own privileges",
+        severity: High,
+        level: Some(Restricted),
+        why: "prestart, createRuntime, poststart and poststop hooks run on the host as the runtime's user (root), outside every namespace, seccomp filter and capability drop; createContainer and startContainer hooks run with the runtime's privileges too: whoever writes the config runs code on the host",
+        fix: "leave hooks out of a config that a policy must hold for; an engine that needs one (Docker's network hook) runs under privileged or baseline",
+        sources: "OCI runtime spec (config.md, POSIX-platform hooks); NIST SP 800-190 §4.4.3; beyond PSS, which has no hooks: rampart's restricted refuses them",
+    },
 ];
 
 /// The catalogue entry of `id`.
