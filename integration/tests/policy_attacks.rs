@@ -273,3 +273,44 @@ fn host_hooks_are_refused_by_restricted() {
     assert!(o.stderr.contains("RA190"), "{o:#?}");
     assert_nothing_left(&r, &b, &id);
 }
+
+/// Attack: `{"type": "mount", "path": "/proc/self/ns/mnt"}` is a mount namespace entry, so the
+/// "a mount namespace is required" check passed, but it names the runtime's own: the rootfs was
+/// set up (propagation changed, root bound, pivot_root) in the caller's mount namespace, the
+/// host's, and pivot_root moved the root of every process there. The test runs the runtime
+/// inside a private mount namespace of its own (unshare -m) so that the attack, if it works,
+/// only wrecks that copy, and looks whether the shell that ran `create` still sees its root.
+#[test]
+fn joining_the_runtimes_own_mount_namespace_is_refused() {
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| {
+        let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "mount");
+        ns.push(json!({"type": "mount", "path": "/proc/self/ns/mnt"}));
+    });
+    let r = Root::new();
+    let id = unique("pa-mntns");
+    let marker = b.path().join("config.json");
+    let script = format!(
+        "{} --root {} create --bundle {} {id}; echo create-exit=$?; \
+         if test -e {}; then echo ROOT-KEPT; else echo ROOT-PIVOTED; fi",
+        rampart_bin().display(),
+        r.path().display(),
+        b.path().display(),
+        marker.display()
+    );
+    let mut c = std::process::Command::new("unshare");
+    c.args(["-m", "--propagation", "private", "sh", "-c", &script]);
+    c.stdin(std::process::Stdio::null());
+    let o = run_with_timeout(c, std::time::Duration::from_secs(60));
+    assert!(
+        !o.stdout.contains("ROOT-PIVOTED"),
+        "create pivoted the root of the runtime's own mount namespace: {o:#?}"
+    );
+    assert!(o.stdout.contains("ROOT-KEPT"), "{o:#?}");
+    assert!(!o.stdout.contains("create-exit=0"), "{o:#?}");
+    assert!(o.stderr.contains("mount namespace"), "{o:#?}");
+    drop(r);
+    let r = Root::new();
+    assert_nothing_left(&r, &b, &id);
+}

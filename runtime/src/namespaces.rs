@@ -19,6 +19,8 @@ pub enum NamespaceError {
     RelativePath { kind: &'static str, path: PathBuf },
     #[error("a mount namespace is required: the runtime never mounts in the host's namespace")]
     NoMountNamespace,
+    #[error("mount namespace {path} is the runtime's own: a mount namespace of the container's own is required, the runtime never mounts in the host's namespace")]
+    OwnMountNamespace { path: PathBuf },
     #[error("joining {kind} namespace {path}: open: {err}")]
     Open {
         kind: &'static str,
@@ -199,6 +201,15 @@ pub fn plan(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<NamespacePlan,
     if !p.has(Kind::Mount) {
         return Err(NamespaceError::NoMountNamespace);
     }
+    // Joining the runtime's own mount namespace is having none: the rootfs would be set up, and
+    // pivot_root done, in the caller's (the host's) mount table.
+    if let Some((_, path)) = p
+        .join
+        .iter()
+        .find(|(k, path)| *k == Kind::Mount && is_runtimes_own(Kind::Mount, path))
+    {
+        return Err(NamespaceError::OwnMountNamespace { path: path.clone() });
+    }
     Ok(p)
 }
 
@@ -208,7 +219,12 @@ pub fn open_joins(p: &NamespacePlan) -> Result<Vec<(Kind, PathBuf, OwnedFd)>, Na
     let mut out = Vec::new();
     for k in Kind::JOIN_ORDER {
         for (kind, path) in p.join.iter().filter(|(j, _)| *j == k) {
-            out.push((*kind, path.clone(), open_namespace(*kind, path)?));
+            let fd = open_namespace(*kind, path)?;
+            // Checked again on the descriptor: the path may have been changed since `plan`.
+            if *kind == Kind::Mount && is_current(fd.as_fd(), Kind::Mount) {
+                return Err(NamespaceError::OwnMountNamespace { path: path.clone() });
+            }
+            out.push((*kind, path.clone(), fd));
         }
     }
     Ok(out)
@@ -325,6 +341,17 @@ mod tests {
             plan(&parse(r#"[{"type":"mount"},{"type":"mount"}]"#)),
             Err(NamespaceError::Duplicate { .. })
         ));
+        // The runtime's own mount namespace, under any name, is no mount namespace at all.
+        for path in ["/proc/self/ns/mnt", "/proc/thread-self/ns/mnt"] {
+            let list = format!(r#"[{{"type":"mount","path":"{path}"}}]"#);
+            assert!(
+                matches!(
+                    plan(&parse(&list)),
+                    Err(NamespaceError::OwnMountNamespace { .. })
+                ),
+                "{path}"
+            );
+        }
     }
 
     #[test]
