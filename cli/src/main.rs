@@ -524,6 +524,7 @@ impl UpdateArgs {
             blkio_weight: self.blkio_weight,
             l3_cache_schema: self.l3_cache_schema.clone(),
             mem_bw_schema: self.mem_bw_schema.clone(),
+            policy: None,
         }
     }
 }
@@ -774,7 +775,10 @@ fn run(cli: &Cli) -> Result<i32, String> {
         Command::Update(a) => cgroup_cmd(rampart::cgroups::commands::update(
             &cli.root,
             &a.id,
-            &a.flags(),
+            &rampart::cgroups::commands::UpdateFlags {
+                policy: cli.policy.map(PolicyLevel::level),
+                ..a.flags()
+            },
         )),
         Command::List { format, quiet } => {
             let all = container::list(&cli.root).map_err(e)?;

@@ -314,3 +314,78 @@ fn joining_the_runtimes_own_mount_namespace_is_refused() {
     let r = Root::new();
     assert_nothing_left(&r, &b, &id);
 }
+
+/// Attack: after a restricted create, `update --resources` with `{"allow": true, "access":
+/// "rwm"}` makes the device cgroup allow every device (RA150, refused by baseline): a device
+/// node the config listed but did not allow (/dev/kvm here, usable by uid 0) opens. A device
+/// given to a policy-checked container stays behind its device rules.
+#[test]
+fn update_cannot_allow_what_the_policy_refuses() {
+    assert!(
+        Path::new("/dev/kvm").exists(),
+        "this attack opens /dev/kvm (10:232): the host has none"
+    );
+    let mut b = Bundle::new(&["sleep", "60"]);
+    b.edit(|c| {
+        c["linux"]["devices"] = json!([{"path": "/dev/kvm", "type": "c", "major": 10,
+            "minor": 232, "fileMode": 0o600, "uid": 0, "gid": 0}]);
+    });
+    let r = Root::new();
+    let id = unique("pa-update");
+    r.rampart(&[
+        OsStr::new("--policy"),
+        OsStr::new("restricted"),
+        OsStr::new("create"),
+        OsStr::new("--bundle"),
+        b.path().as_os_str(),
+        OsStr::new(&id),
+    ])
+    .ok();
+    r.rampart(&["--policy", "restricted", "start", &id]).ok();
+    let open_kvm = |r: &Root| {
+        r.rampart(&[
+            "--policy",
+            "restricted",
+            "exec",
+            &id,
+            "--",
+            "sh",
+            "-c",
+            "if exec 3<>/dev/kvm; then echo KVM-OPENED; fi",
+        ])
+    };
+    let o = open_kvm(&r);
+    assert!(
+        !o.stdout.contains("KVM-OPENED"),
+        "not allowed at create: {o:#?}"
+    );
+    let res = b.path().join("resources.json");
+    std::fs::write(&res, r#"{"devices": [{"allow": true, "access": "rwm"}]}"#).unwrap();
+    let u = r.rampart(&[
+        OsStr::new("--policy"),
+        OsStr::new("restricted"),
+        OsStr::new("update"),
+        OsStr::new("--resources"),
+        res.as_os_str(),
+        OsStr::new(&id),
+    ]);
+    let o = open_kvm(&r);
+    assert!(
+        !o.stdout.contains("KVM-OPENED"),
+        "update under --policy restricted let the container open /dev/kvm: {u:#?} {o:#?}"
+    );
+    assert_ne!(u.code, 0, "{u:#?}");
+    assert!(u.stderr.contains("RA150"), "{u:#?}");
+    // An update the policy has nothing against still applies.
+    let u = r.rampart(&[
+        "--policy",
+        "restricted",
+        "update",
+        "--pids-limit",
+        "200",
+        &id,
+    ]);
+    assert_eq!(u.code, 0, "{u:#?}");
+    r.rampart(&["delete", "--force", &id]).ok();
+    assert_nothing_left(&r, &b, &id);
+}

@@ -15,6 +15,10 @@ use std::path::{Path, PathBuf};
 pub enum CommandError {
     #[error(transparent)]
     State(#[from] StateError),
+    #[error("update: {0}")]
+    Policy(#[from] crate::audit::policy::PolicyError),
+    #[error("update: reading the container's config {path} for the policy check: {msg}")]
+    PolicyConfig { path: PathBuf, msg: String },
     #[error(transparent)]
     Cgroup(#[from] CgroupError),
     #[error(transparent)]
@@ -207,6 +211,9 @@ pub struct UpdateFlags {
     /// Intel RDT schemata lines for the container's resctrl group (not cgroup resources).
     pub l3_cache_schema: Option<String>,
     pub mem_bw_schema: Option<String>,
+    /// The global `--policy` level: new device rules are held to it (and to the saved config's
+    /// `run.rampart.policy` annotation) as create held the config's.
+    pub policy: Option<crate::audit::Level>,
 }
 
 /// A size as runc takes it: bytes, or a number with k/m/g/t (binary units, optional "b"),
@@ -393,6 +400,7 @@ fn update_container(root: &Path, id: &str, f: &UpdateFlags) -> Result<(), Comman
     } else {
         Vec::new()
     };
+    check_policy(&dir.path, &st.bundle, f.policy, &r)?;
     // On v2 the device rules are one eBPF program that libcgroups rebuilds on every apply: an
     // update without devices would drop the container's own allow rules, so keep the ones it
     // was created with. (v1 lists are left alone when no rules are given.)
@@ -404,6 +412,58 @@ fn update_container(root: &Path, id: &str, f: &UpdateFlags) -> Result<(), Comman
         crate::intel_rdt::apply_update(pl, &rdt_lines)?;
     }
     crate::crash_points::at("update:applied");
+    Ok(())
+}
+
+/// The policy create enforced holds for update: the saved config with the update's device
+/// rules in place of its own goes through the same check, so `update --resources` cannot allow
+/// the devices the policy refused. (The limits an update changes are reported only, at every
+/// level.)
+fn check_policy(
+    state_dir: &Path,
+    bundle: &Path,
+    flag: Option<crate::audit::Level>,
+    r: &LinuxResources,
+) -> Result<(), CommandError> {
+    use crate::audit::policy;
+    let saved = state_dir.join("config.json");
+    let path = if saved.exists() {
+        saved
+    } else {
+        bundle.join("config.json")
+    };
+    let bad = |msg: String| CommandError::PolicyConfig {
+        path: path.clone(),
+        msg,
+    };
+    let bytes =
+        std::fs::read(&path).map_err(|e| bad(crate::logging::errno_in_words(&e.to_string())))?;
+    let spec = crate::spec::parse(&path, &bytes).map_err(|e| bad(e.to_string()))?;
+    let annotations = spec.annotations().clone().unwrap_or_default();
+    if flag.is_none() && !annotations.contains_key(policy::ANNOTATION) {
+        return Ok(());
+    }
+    let Some(devices) = r.devices() else {
+        return Ok(());
+    };
+    let mut raw: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    let devices = serde_json::to_value(devices).map_err(|e| bad(e.to_string()))?;
+    let Some(linux) = raw
+        .as_object_mut()
+        .map(|o| o.entry("linux").or_insert_with(|| serde_json::json!({})))
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return Err(bad("linux is not a JSON object".into()));
+    };
+    let resources = linux
+        .entry("resources")
+        .or_insert_with(|| serde_json::json!({}));
+    if !resources.is_object() {
+        *resources = serde_json::json!({});
+    }
+    resources["devices"] = devices;
+    policy::enforce(flag, &annotations, &raw, bundle, None)?;
     Ok(())
 }
 
