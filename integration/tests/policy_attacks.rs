@@ -389,3 +389,36 @@ fn update_cannot_allow_what_the_policy_refuses() {
     r.rampart(&["delete", "--force", &id]).ok();
     assert_nothing_left(&r, &b, &id);
 }
+
+/// Attack: a seccomp rule that allows `unshare` under an argument condition that every value
+/// meets (`(arg0 & 0) == 0`) is not "unconditional" to the audit's RA122, yet the kernel lets
+/// every unshare through: a restricted container made itself a new user namespace.
+#[test]
+fn an_always_true_seccomp_condition_is_unconditional() {
+    let mut b = Bundle::new(&["sh", "-c", "if unshare -U true; then echo UNSHARED; fi"]);
+    b.edit(|c| {
+        let rules = c["linux"]["seccomp"]["syscalls"].as_array_mut().unwrap();
+        rules.insert(
+            0,
+            json!({"names": ["unshare"], "action": "SCMP_ACT_ALLOW",
+                "args": [{"index": 0, "value": 0, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]}),
+        );
+    });
+    let r = Root::new();
+    let id = unique("pa-seccomp");
+    let o = run_with_policy(&r, &b, "restricted", &id);
+    assert!(
+        !o.stdout.contains("UNSHARED"),
+        "unshare was allowed under --policy restricted: {o:#?}"
+    );
+    assert_ne!(o.code, 0, "{o:#?}");
+    assert!(o.stderr.contains("RA122"), "{o:#?}");
+    assert_nothing_left(&r, &b, &id);
+    // Without the rule the default profile refuses it, so the probe above can tell.
+    let plain = Bundle::new(&["sh", "-c", "if unshare -U true; then echo UNSHARED; fi"]);
+    let r = Root::new();
+    let id = unique("pa-seccomp-plain");
+    let o = run_with_policy(&r, &plain, "restricted", &id);
+    assert!(!o.stdout.contains("UNSHARED"), "{o:#?}");
+    assert_nothing_left(&r, &plain, &id);
+}

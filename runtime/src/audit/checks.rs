@@ -402,7 +402,11 @@ fn seccomp(c: &Value, out: &mut Vec<Finding>) {
         return;
     }
     for s in DANGEROUS_SYSCALLS {
-        if let Some((action, i, j)) = unconditional(s).filter(|(a, _, _)| permissive(a)) {
+        let found = match unconditional(s) {
+            Some(u) => Some(u).filter(|(a, _, _)| permissive(a)),
+            None => allowed_for_every_probe(rules, s),
+        };
+        if let Some((action, i, j)) = found {
             out.push(finding(
                 "RA122",
                 ptr([
@@ -417,6 +421,81 @@ fn seccomp(c: &Value, out: &mut Vec<Finding>) {
             ));
         }
     }
+}
+
+/// Whether seccomp condition `c` holds for the arguments `args`, compared as libseccomp does on
+/// 64 bits. A condition this build cannot read holds (so the rule counts as allowing more).
+fn condition_holds(c: &Value, args: &[u64; 6]) -> bool {
+    let Some(x) = c["index"]
+        .as_u64()
+        .and_then(|i| usize::try_from(i).ok())
+        .and_then(|i| args.get(i).copied())
+    else {
+        return true;
+    };
+    let v = c["value"].as_u64().unwrap_or(0);
+    match c["op"].as_str().unwrap_or("") {
+        "SCMP_CMP_EQ" => x == v,
+        "SCMP_CMP_NE" => x != v,
+        "SCMP_CMP_LT" => x < v,
+        "SCMP_CMP_LE" => x <= v,
+        "SCMP_CMP_GT" => x > v,
+        "SCMP_CMP_GE" => x >= v,
+        "SCMP_CMP_MASKED_EQ" => x & c["valueTwo"].as_u64().unwrap_or(0) == v,
+        _ => true,
+    }
+}
+
+/// The first permissive rule naming `name` when its argument-scoped permissive rules, together,
+/// let every probed argument vector through: a condition every value meets (`(x & 0) == 0`,
+/// `x >= 0`) or rules that split the values between them (`x < 5`, `x >= 5`) allow the call
+/// whatever its arguments, although no rule is unconditional. The probes are the boundary
+/// values, the namespace flags, and each condition's own value and neighbours, for one argument
+/// at a time and for all six at once.
+fn allowed_for_every_probe<'a>(rules: &'a [Value], name: &str) -> Option<(&'a str, usize, usize)> {
+    let naming: Vec<(usize, usize, &Value)> = rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| permissive(r["action"].as_str().unwrap_or("")))
+        .filter_map(|(i, r)| Some((i, array(r, "/names").iter().position(|n| n == name)?, r)))
+        .collect();
+    let (first_i, first_j, first) = *naming.first()?;
+    let mut probes: Vec<u64> = vec![
+        0,
+        1,
+        0x2_0000,
+        0x1000_0000,
+        0x4000_0000,
+        0x7fff_ffff,
+        0x8000_0000,
+        0xffff_ffff,
+        0x1_0000_0000,
+        u64::MAX,
+    ];
+    for (_, _, r) in &naming {
+        for c in array(r, "/args") {
+            let v = c["value"].as_u64().unwrap_or(0);
+            let m = c["valueTwo"].as_u64().unwrap_or(0);
+            probes.extend([v, v.wrapping_sub(1), v.wrapping_add(1), v ^ m, !v]);
+        }
+    }
+    let mut vectors: Vec<[u64; 6]> = probes.iter().map(|p| [*p; 6]).collect();
+    for i in 0..6 {
+        for p in &probes {
+            let mut a = [0u64; 6];
+            a[i] = *p;
+            vectors.push(a);
+        }
+    }
+    let allowed = |a: &[u64; 6]| {
+        naming
+            .iter()
+            .any(|(_, _, r)| array(r, "/args").iter().all(|c| condition_holds(c, a)))
+    };
+    vectors
+        .iter()
+        .all(allowed)
+        .then(|| (first["action"].as_str().unwrap_or(""), first_i, first_j))
 }
 
 fn lsm(c: &Value, cx: &Context, out: &mut Vec<Finding>) {
@@ -1014,6 +1093,32 @@ mod tests {
         let bad: Vec<_> = f.iter().filter(|f| f.id == "RA122").collect();
         assert_eq!(bad.len(), 1, "{bad:?}");
         assert_eq!(bad[0].path, "/linux/seccomp/syscalls/2/names/1");
+        // Conditions that every value meets, alone or between rules, are no condition at all.
+        c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+            {"names": ["unshare"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 0, "value": 0, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]},
+            {"names": ["setns"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 1, "value": 5, "op": "SCMP_CMP_LT"}]},
+            {"names": ["setns"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 1, "value": 5, "op": "SCMP_CMP_GE"}]},
+            {"names": ["mount"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 3, "value": 0, "op": "SCMP_CMP_GE"}]},
+            {"names": ["bpf"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 0, "value": 1, "valueTwo": 1, "op": "SCMP_CMP_MASKED_EQ"}]}]});
+        let f = run(&c);
+        let bad: Vec<&str> = f
+            .iter()
+            .filter(|f| f.id == "RA122")
+            .map(|f| f.path.as_str())
+            .collect();
+        assert_eq!(
+            bad,
+            [
+                "/linux/seccomp/syscalls/0/names/0",
+                "/linux/seccomp/syscalls/1/names/0",
+                "/linux/seccomp/syscalls/3/names/0"
+            ]
+        );
     }
 
     #[test]
