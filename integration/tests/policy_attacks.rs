@@ -422,3 +422,34 @@ fn an_always_true_seccomp_condition_is_unconditional() {
     assert!(!o.stdout.contains("UNSHARED"), "{o:#?}");
     assert_nothing_left(&r, &plain, &id);
 }
+
+/// Attack on `rampart audit` (and create) with a hostile bundle: config.json is a FIFO, so
+/// reading it blocked forever. It must be a clear error at once.
+#[test]
+fn a_fifo_config_is_an_error_not_a_hang() {
+    let dir = TempDir::new("pa-fifo");
+    std::fs::create_dir_all(dir.path().join("rootfs")).unwrap();
+    let fifo = dir.path().join("config.json");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let r = Root::new();
+    for args in [
+        vec![
+            OsStr::new("audit"),
+            OsStr::new("--bundle"),
+            dir.path().as_os_str(),
+        ],
+        vec![
+            OsStr::new("create"),
+            OsStr::new("--bundle"),
+            dir.path().as_os_str(),
+            OsStr::new("pa-fifo"),
+        ],
+    ] {
+        let o = run_with_timeout(r.cmd(&args), std::time::Duration::from_secs(20));
+        assert_eq!(o.code, 1, "{args:?} hung or did not fail cleanly: {o:#?}");
+        assert!(o.stderr.contains("not a regular file"), "{o:#?}");
+    }
+    assert!(r.ids().is_empty());
+}

@@ -16,6 +16,10 @@ pub enum SpecError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{path} is not a regular file: a config must be one (a FIFO or device would block or have side effects)")]
+    NotRegular { path: PathBuf },
+    #[error("{path}: {size} bytes, more than the {MAX_CONFIG_BYTES} a config may have")]
+    TooLarge { path: PathBuf, size: u64 },
     #[error("{path}: invalid config at line {line}, column {column}: {msg}")]
     Parse {
         path: PathBuf,
@@ -42,12 +46,52 @@ pub fn load(bundle: &Path) -> Result<Spec, SpecError> {
 /// oci-spec does not model (process.landlock) would be lost by re-serialising the `Spec`.
 pub fn load_with_bytes(bundle: &Path) -> Result<(Spec, Vec<u8>), SpecError> {
     let path = bundle.join("config.json");
-    let bytes = std::fs::read(&path).map_err(|source| SpecError::Read {
-        path: path.clone(),
-        source,
-    })?;
+    let bytes = read_config(&path)?;
     let spec = parse(&path, &bytes)?;
     Ok((spec, bytes))
+}
+
+/// The most a config.json may hold: real ones are a few KiB (a full seccomp profile included), so
+/// this only stops a hostile bundle from making the runtime read without bound.
+pub const MAX_CONFIG_BYTES: u64 = 64 << 20;
+
+/// Reads config.json, which must be a regular file: it is opened non-blocking (a FIFO would
+/// otherwise block the open itself) and checked on the descriptor before anything is read.
+fn read_config(path: &Path) -> Result<Vec<u8>, SpecError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let read_err = |source| SpecError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(read_err)?;
+    let meta = f.metadata().map_err(read_err)?;
+    if !meta.is_file() {
+        return Err(SpecError::NotRegular {
+            path: path.to_path_buf(),
+        });
+    }
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(SpecError::TooLarge {
+            path: path.to_path_buf(),
+            size: meta.len(),
+        });
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(SpecError::TooLarge {
+            path: path.to_path_buf(),
+            size: bytes.len() as u64,
+        });
+    }
+    Ok(bytes)
 }
 
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Spec, SpecError> {
