@@ -453,3 +453,32 @@ fn a_fifo_config_is_an_error_not_a_hang() {
     }
     assert!(r.ids().is_empty());
 }
+
+/// Attack: a sysfs mount without "ro" was not looked at by any rule: uid 0 without a user
+/// namespace writes the host's kernel knobs through it (/sys/kernel/uevent_helper runs a
+/// program on the host). The test writes /sys/kernel/mm/ksm/run's own value back.
+#[test]
+fn a_writable_sysfs_is_refused() {
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "v=$(cat /sys/kernel/mm/ksm/run); if echo $v > /sys/kernel/mm/ksm/run; then echo WROTE-SYS; fi",
+    ]);
+    b.edit(|c| {
+        for m in c["mounts"].as_array_mut().unwrap() {
+            if m["type"] == "sysfs" {
+                m["options"] = json!(["nosuid", "noexec", "nodev"]);
+            }
+        }
+    });
+    let r = Root::new();
+    let id = unique("pa-sysfs");
+    let o = run_with_policy(&r, &b, "restricted", &id);
+    assert!(
+        !o.stdout.contains("WROTE-SYS"),
+        "a host sysfs knob was written under --policy restricted: {o:#?}"
+    );
+    assert_ne!(o.code, 0, "{o:#?}");
+    assert!(o.stderr.contains("RA147"), "{o:#?}");
+    assert_nothing_left(&r, &b, &id);
+}

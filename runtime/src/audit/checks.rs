@@ -633,6 +633,14 @@ fn other_mount(m: &Value, i: usize, options: &[&str], bundle: &Path, out: &mut V
         parts.extend(leaf.iter().map(|s| s.to_string()));
         ptr(parts)
     };
+    let ro = options.iter().any(|o| *o == "ro" || *o == "rro");
+    if fstype == "sysfs" && !ro {
+        out.push(finding(
+            "RA147",
+            at(&["options"]),
+            format!("sysfs at {dest} is mounted without \"ro\""),
+        ));
+    }
     if fstype == "proc" && Path::new(dest) != Path::new("/proc") {
         out.push(finding(
             "RA145",
@@ -660,7 +668,6 @@ fn other_mount(m: &Value, i: usize, options: &[&str], bundle: &Path, out: &mut V
             named.push((at(&["options", &j.to_string()]), p));
         }
     }
-    let ro = options.iter().any(|o| *o == "ro" || *o == "rro");
     for (pointer, path) in named {
         let spellings = host_spellings(&path, bundle, fstype == "overlay");
         let block = spellings
@@ -1222,6 +1229,9 @@ mod tests {
             "options": [r"lowerdir=/tmp:/\etc", "ro"]}),
         );
         m.push(json!({"destination": "/p2", "type": "proc", "source": "proc"}));
+        m.push(
+            json!({"destination": "/s2", "type": "sysfs", "source": "sysfs", "options": ["rw"]}),
+        );
         m.push(json!({"destination": "/proc/", "type": "proc", "source": "proc"}));
         m.push(
             json!({"destination": "/t", "type": "tmpfs", "source": "tmpfs",
@@ -1235,13 +1245,13 @@ mod tests {
             at("RA145", format!("/mounts/{}/destination", n + 1)),
             "{f:?}"
         );
-        assert!(
-            !at("RA145", format!("/mounts/{}/destination", n + 2)),
-            "{f:?}"
-        );
-        assert!(!f
-            .iter()
-            .any(|f| f.path.starts_with(&format!("/mounts/{}", n + 3))));
+        assert!(at("RA147", format!("/mounts/{}/options", n + 2)), "{f:?}");
+        assert_eq!(f.iter().filter(|f| f.id == "RA147").count(), 1, "{f:?}");
+        // proc at /proc/ is /proc; tmpfs options are no host paths.
+        for k in [n + 3, n + 4] {
+            let here = format!("/mounts/{k}/");
+            assert!(!f.iter().any(|f| f.path.starts_with(&here)), "{f:?}");
+        }
         assert!(at("RA190", "/hooks/createRuntime/0".into()), "{f:?}");
         assert_eq!(f.iter().filter(|f| f.id == "RA190").count(), 1);
     }

@@ -192,6 +192,16 @@ pub const RULES: &[Rule] = &[
         sources: "PSS baseline (sysctls: the safe set)",
     },
     Rule {
+        id: "RA147",
+        name: "writable-sysfs",
+        summary: "sysfs is mounted writable",
+        severity: High,
+        level: Some(Baseline),
+        why: "without a user namespace the container's root writes the host's kernel settings through sysfs (/sys/kernel/uevent_helper names a program the kernel runs on the host, /sys/kernel/mm, /sys/module/*/parameters...); only the network part is the container's own",
+        fix: "mount sysfs with the \"ro\" option (the engines' and rampart's default)",
+        sources: "PSS baseline (privileged containers); CIS Docker 5.4; NIST SP 800-190 §4.4.3",
+    },
+    Rule {
         id: "RA150",
         name: "devices-allow-all",
         summary: "the device cgroup allows every device (or every character device)",
