@@ -482,3 +482,105 @@ fn a_writable_sysfs_is_refused() {
     assert!(o.stderr.contains("RA147"), "{o:#?}");
     assert_nothing_left(&r, &b, &id);
 }
+
+/// Accepts one connection on `listener`; when it brings a seccomp listener fd (the runtime's
+/// hand-off), answers every notification "continue" (the kernel runs the call) until the
+/// filter's last user is gone. Returns how many calls it let through; None when the connection
+/// had no fd (the test's own wake-up after a refused run).
+fn permissive_agent(listener: std::os::unix::net::UnixListener) -> Option<u32> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+    let (conn, _) = listener.accept().ok()?;
+    let mut seccomp_fd = None;
+    loop {
+        let mut buf = [0u8; 4096];
+        let mut cbuf = [0u64; 8];
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: all-zero msghdr is valid; the pointers set below are to live buffers.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&cbuf);
+        // SAFETY: msg describes writable buffers owned by this frame.
+        let n = unsafe { libc::recvmsg(conn.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        if n <= 0 {
+            break;
+        }
+        // SAFETY: msg was filled by recvmsg; CMSG_* walk its control buffer.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(&msg);
+            while !c.is_null() {
+                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                    let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const RawFd);
+                    seccomp_fd = Some(OwnedFd::from_raw_fd(fd));
+                }
+                c = libc::CMSG_NXTHDR(&msg, c);
+            }
+        }
+    }
+    let fd = seccomp_fd?;
+    let mut continued = 0;
+    loop {
+        let mut p = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; 60 s is a guard against hanging, not a measurement.
+        if unsafe { libc::poll(&mut p, 1, 60_000) } != 1 || p.revents & libc::POLLIN == 0 {
+            return Some(continued);
+        }
+        // SAFETY: zeroed seccomp_notif is what NOTIF_RECV requires.
+        let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+        // SAFETY: a seccomp listener fd and a writable seccomp_notif.
+        if unsafe { libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_RECV, &mut req) } != 0 {
+            return Some(continued);
+        }
+        let resp = libc::seccomp_notif_resp {
+            id: req.id,
+            val: 0,
+            error: 0,
+            flags: libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
+        };
+        // SAFETY: answering the request just received.
+        if unsafe { libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &resp) } == 0 {
+            continued += 1;
+        }
+    }
+}
+
+/// Attack: a dangerous call sent to a seccomp agent (SCMP_ACT_NOTIFY) is not "allowed" to the
+/// audit, but the agent named by listenerPath decides, and one that answers "continue" lets it
+/// through: a restricted container made itself a new user namespace.
+#[test]
+fn a_dangerous_call_handed_to_an_agent_is_refused() {
+    let dir = TempDir::new("pa-agent");
+    let sock = dir.path().join("agent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).expect("bind agent socket");
+    let agent = std::thread::spawn(move || permissive_agent(listener));
+    let mut b = Bundle::new(&["sh", "-c", "if unshare -U true; then echo UNSHARED; fi"]);
+    b.edit(|c| {
+        let sc = &mut c["linux"]["seccomp"];
+        sc["listenerPath"] = json!(sock);
+        sc["syscalls"].as_array_mut().unwrap().insert(
+            0,
+            json!({"names": ["unshare"], "action": "SCMP_ACT_NOTIFY"}),
+        );
+    });
+    let r = Root::new();
+    let id = unique("pa-agent");
+    let o = run_with_policy(&r, &b, "restricted", &id);
+    // Wake the agent if the runtime never connected.
+    let _ = std::os::unix::net::UnixStream::connect(&sock);
+    let continued = agent.join().expect("agent thread");
+    assert!(
+        !o.stdout.contains("UNSHARED"),
+        "unshare went through an agent under --policy restricted ({continued:?} calls continued): {o:#?}"
+    );
+    assert_ne!(o.code, 0, "{o:#?}");
+    assert!(o.stderr.contains("RA122"), "{o:#?}");
+    assert_nothing_left(&r, &b, &id);
+}

@@ -96,9 +96,13 @@ const DANGEROUS_SYSCALLS: &[&str] = &[
     "ioperm",
 ];
 
-/// Actions that let the system call through.
+/// Actions that let the system call through, or may: NOTIFY hands it to the agent named by
+/// listenerPath, whose "continue" answer runs it, and the config names the agent.
 fn permissive(action: &str) -> bool {
-    matches!(action, "SCMP_ACT_ALLOW" | "SCMP_ACT_LOG")
+    matches!(
+        action,
+        "SCMP_ACT_ALLOW" | "SCMP_ACT_LOG" | "SCMP_ACT_NOTIFY"
+    )
 }
 
 /// An RFC 6901 JSON pointer from its segments.
@@ -1100,6 +1104,15 @@ mod tests {
         let bad: Vec<_> = f.iter().filter(|f| f.id == "RA122").collect();
         assert_eq!(bad.len(), 1, "{bad:?}");
         assert_eq!(bad[0].path, "/linux/seccomp/syscalls/2/names/1");
+        // An agent may let a call through: NOTIFY is no refusal.
+        c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+            {"names": ["unshare"], "action": "SCMP_ACT_NOTIFY"}]});
+        let f = run(&c);
+        assert!(f.iter().any(|f| f.id == "RA122"
+            && f.path == "/linux/seccomp/syscalls/0/names/0"
+            && f.message.contains("SCMP_ACT_NOTIFY")));
+        c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_NOTIFY"});
+        assert!(ids(&run(&c)).contains(&"RA121"));
         // Conditions that every value meets, alone or between rules, are no condition at all.
         c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
             {"names": ["unshare"], "action": "SCMP_ACT_ALLOW",
