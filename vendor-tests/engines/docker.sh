@@ -12,9 +12,10 @@ docker_setup() {
     # (recipes/docker-daemon.json, the runtime "rampart" with the path of the runtime under test),
     # plus a key path that keeps dockerd 20.10 from writing /etc/docker/key.json, plus the runtime
     # "vt-policy": the one under test with runtimeArgs --policy restricted, as an operator would
-    # register it (dockerd wraps path and args in a script of its own).
+    # register it (dockerd wraps path and args in a script of its own), and "vt-baseline" with
+    # --policy baseline.
     sed "s|/usr/local/bin/rampart|$VT_RUNTIME|" "$HERE/recipes/docker-daemon.json" |
-        /usr/bin/python3 -c 'import json, sys; d = json.load(sys.stdin); d["deprecated-key-path"] = sys.argv[1]; d["runtimes"]["vt-policy"] = {"path": sys.argv[2], "runtimeArgs": ["--policy", "restricted"]}; json.dump(d, sys.stdout, indent=2)' \
+        /usr/bin/python3 -c 'import json, sys; d = json.load(sys.stdin); d["deprecated-key-path"] = sys.argv[1]; d["runtimes"]["vt-policy"] = {"path": sys.argv[2], "runtimeArgs": ["--policy", "restricted"]}; d["runtimes"]["vt-baseline"] = {"path": sys.argv[2], "runtimeArgs": ["--policy", "baseline"]}; json.dump(d, sys.stdout, indent=2)' \
         "$D/key.json" "$VT_RUNTIME" > "$D/daemon.json" || return 1
     # dockerd 20.10 makes /run/docker/plugins (its plugins' exec root, fixed in its code) and its
     # containerd's shims /run/containerd/s: both land in $D/ns/upper, /run being an overlay in
@@ -55,6 +56,20 @@ docker_scenarios() {
         policy_check docker/policy-refused "$out" "$rc"
         echo "$out" > "$VT_OUT/docker-policy-message.txt"
         cli rm -f vt-policy >/dev/null 2>&1
+        # What dockerd 20.10's own default container meets under baseline: NET_RAW (Docker's
+        # default, not in PSS baseline's list) and a masked-path set without /proc/interrupts and
+        # /sys/devices/virtual/powercap (newer Docker masks both); nothing else. Restricted also
+        # names its prestart hook (libnetwork-setkey, on every container up to Docker 27: RA190).
+        out=$(cli run --rm --name vt-baseline --runtime vt-baseline --network none "$IMG" true 2>&1); rc=$?
+        if [ "$rc" -ne 0 ] && echo "$out" | grep -q 'policy baseline (--policy) refuses this container, 2 violations: RA111 medium at /process/capabilities/bounding/[0-9]*: CAP_NET_RAW' &&
+            echo "$out" | grep -q 'RA143 medium at /linux/maskedPaths: not masked: /proc/interrupts, /sys/devices/virtual/powercap'; then
+            pass docker/policy-baseline-names-docker-defaults
+        else fail docker/policy-baseline-names-docker-defaults "exit $rc: $(echo "$out" | tail -n 2)"; fi
+        cli rm -f vt-baseline >/dev/null 2>&1
+        out=$(cli run --rm --name vt-restricted-hook --runtime vt-policy --network none "$IMG" true 2>&1); rc=$?
+        if [ "$rc" -ne 0 ] && echo "$out" | grep -q 'RA190'; then pass docker/policy-restricted-names-the-hook
+        else fail docker/policy-restricted-names-the-hook "exit $rc: $(echo "$out" | tail -n 2)"; fi
+        cli rm -f vt-restricted-hook >/dev/null 2>&1
     else
         skip docker/policy-refused "$(basename "$VT_RUNTIME") has no --policy"
     fi
