@@ -5,6 +5,7 @@ use rampart_integration::*;
 use serde_json::Value;
 use std::ffi::OsStr;
 use std::fs;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -470,4 +471,102 @@ fn rootless_caller_is_recorded_with_its_uid() {
     let md = fs::metadata(&log).unwrap();
     assert_eq!((md.uid(), md.mode() & 0o777), (ROOTLESS_UID, 0o600));
     assert!(u.ids().is_empty());
+}
+
+fn mkfifo(p: &Path) {
+    let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(
+        unsafe { libc::mkfifo(c.as_ptr(), 0o600) },
+        0,
+        "mkfifo {p:?}"
+    );
+}
+
+/// Attack: an audit log path that is not a plain file of the caller's. Before, the log was
+/// opened blocking and following symlinks: a FIFO without a reader hung every command, and a
+/// symlink made root append to the file it names. Now each is refused (fail-open: the command
+/// runs and warns), and the symlink's target is left as it was.
+#[test]
+fn an_unsafe_audit_log_is_refused_and_not_written_through() {
+    let r = Root::new();
+    let dir = TempDir::new("al-unsafe");
+    let victim = dir.path().join("victim");
+    fs::write(&victim, "host file\n").unwrap();
+    let link = dir.path().join("log-link");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let fifo = dir.path().join("log-fifo");
+    mkfifo(&fifo);
+    let shared = dir.path().join("log-shared");
+    fs::write(&shared, "").unwrap();
+    fs::set_permissions(&shared, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+    for (log, why) in [
+        (&link, "symbolic link"),
+        (&fifo, "No such device or address"),
+        (&shared, "writable by group or others"),
+    ] {
+        let o = run_with_timeout(
+            r.cmd(&[
+                OsStr::new("--audit-log"),
+                log.as_os_str(),
+                OsStr::new("list"),
+            ]),
+            Duration::from_secs(20),
+        );
+        assert_eq!(o.code, 0, "{log:?}: list failed or hung: {o:#?}");
+        assert!(
+            o.stderr.contains(why) && o.stderr.contains("not recorded"),
+            "{log:?}: no warning naming {why:?}: {o:#?}"
+        );
+    }
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "host file\n");
+    assert_eq!(fs::read_to_string(&shared).unwrap(), "");
+    // A FIFO with a reader opens, and is still refused (lines over PIPE_BUF would interleave).
+    let reader = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let o = run_with_timeout(
+        r.cmd(&[
+            OsStr::new("--audit-log"),
+            fifo.as_os_str(),
+            OsStr::new("list"),
+        ]),
+        Duration::from_secs(20),
+    );
+    drop(reader);
+    assert_eq!(o.code, 0, "{o:#?}");
+    assert!(o.stderr.contains("not a regular file"), "{o:#?}");
+}
+
+/// Attack: a FIFO as config.json with the audit log on. create refuses it without reading
+/// (spec's check), but the refusal's event re-read the bundle's config.json for its digest with
+/// a plain blocking read: create hung. Now the event reads it as create does.
+#[test]
+fn a_fifo_config_with_the_audit_log_is_an_error_not_a_hang() {
+    let r = Root::new();
+    let dir = TempDir::new("al-fifo");
+    fs::create_dir_all(dir.path().join("rootfs")).unwrap();
+    mkfifo(&dir.path().join("config.json"));
+    let log = dir.path().join("audit.jsonl");
+    let o = run_with_timeout(
+        r.cmd(&[
+            OsStr::new("--audit-log"),
+            log.as_os_str(),
+            OsStr::new("create"),
+            OsStr::new("--bundle"),
+            dir.path().as_os_str(),
+            OsStr::new("al-fifo"),
+        ]),
+        Duration::from_secs(20),
+    );
+    assert_eq!(o.code, 1, "create hung or did not fail cleanly: {o:#?}");
+    assert!(o.stderr.contains("not a regular file"), "{o:#?}");
+    let ev = events(&log);
+    assert_eq!(ev.len(), 1, "{ev:#?}");
+    assert_eq!(ev[0]["action"], "create");
+    assert_eq!(ev[0]["result"], "error", "{ev:#?}");
+    assert!(ev[0]["config_sha256"].is_null(), "{ev:#?}");
+    assert!(r.ids().is_empty());
 }

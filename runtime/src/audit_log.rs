@@ -51,6 +51,8 @@ pub enum AuditError {
     Open { path: PathBuf, err: String },
     #[error("making the syslog socket for {path}: {err}")]
     Socket { path: PathBuf, err: String },
+    #[error("audit log {path}: {why}")]
+    Unsafe { path: PathBuf, why: String },
 }
 
 /// Where events go.
@@ -91,18 +93,36 @@ pub fn parse_target(s: &str) -> Result<Target, AuditError> {
 
 /// Opens the sink once per process. Relative paths are the caller's (resolved now, before any
 /// chdir).
+///
+/// The log is a security record that root appends to, so the file must be one only its writer
+/// controls: the last component is not followed if it is a symlink (root would append to
+/// whatever it names), the open does not block (a FIFO without a reader would hang every
+/// command), and the descriptor must be a regular file owned by the caller that no one else can
+/// write (a FIFO with a reader splits lines over PIPE_BUF; a file another user made first could
+/// be read or forged by them).
 pub fn init(target: &str) -> Result<(), AuditError> {
     let sink = match parse_target(target)? {
         Target::File(path) => {
             let fd = crate::syscalls::open(
                 &path,
-                libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOCTTY,
+                libc::O_WRONLY
+                    | libc::O_APPEND
+                    | libc::O_CREAT
+                    | libc::O_CLOEXEC
+                    | libc::O_NOCTTY
+                    | libc::O_NOFOLLOW
+                    | libc::O_NONBLOCK,
                 0o600,
             )
             .map_err(|e| AuditError::Open {
                 path: path.clone(),
-                err: readback::words(&e),
+                err: if e.raw_os_error() == Some(libc::ELOOP) {
+                    "it is a symbolic link (give the real path)".into()
+                } else {
+                    readback::words(&e)
+                },
             })?;
+            check_log_file(&path, &fd)?;
             Sink::File { path, fd }
         }
         Target::Syslog(path) => {
@@ -111,10 +131,48 @@ pub fn init(target: &str) -> Result<(), AuditError> {
                     path: path.clone(),
                     err: readback::words(&e),
                 })?;
+            // A stalled or flooded receiver must not hang the command: a full queue is a lost
+            // event with a warning, as any other failed write.
+            sock.set_nonblocking(true).map_err(|e| AuditError::Socket {
+                path: path.clone(),
+                err: readback::words(&e),
+            })?;
             Sink::Syslog { path, sock }
         }
     };
     let _ = SINK.set(sink);
+    Ok(())
+}
+
+/// The opened log is a regular file of the caller's, writable by no one else.
+fn check_log_file(path: &Path, fd: &OwnedFd) -> Result<(), AuditError> {
+    use std::os::unix::fs::MetadataExt;
+    let unsafe_log = |why: String| AuditError::Unsafe {
+        path: path.to_path_buf(),
+        why,
+    };
+    let meta = std::fs::File::from(
+        fd.try_clone()
+            .map_err(|e| unsafe_log(readback::words(&e)))?,
+    )
+    .metadata()
+    .map_err(|e| unsafe_log(readback::words(&e)))?;
+    if !meta.file_type().is_file() {
+        return Err(unsafe_log("not a regular file".into()));
+    }
+    let euid = nix::unistd::geteuid().as_raw();
+    if meta.uid() != euid {
+        return Err(unsafe_log(format!(
+            "owned by uid {}, not by the caller (uid {euid})",
+            meta.uid()
+        )));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(unsafe_log(format!(
+            "writable by group or others (mode {:o})",
+            meta.mode() & 0o7777
+        )));
+    }
     Ok(())
 }
 
@@ -275,10 +333,13 @@ fn append_line(fd: std::os::fd::BorrowedFd<'_>, line: &[u8]) -> Result<(), Strin
         match crate::syscalls::write_once(fd, line) {
             Ok(n) if n == line.len() => return Ok(()),
             Ok(n) => {
+                // End the fragment, so only this line is lost and the next writer's line is not
+                // glued onto it.
+                let _ = crate::syscalls::write_once(fd, b"\n");
                 return Err(format!(
                     "short write: {n} of {} bytes (disk full?)",
                     line.len()
-                ))
+                ));
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(readback::words(&e)),
@@ -371,8 +432,10 @@ pub fn snapshot(root: &Path, id: &str) -> Snapshot {
     let Ok(st) = dir.load() else {
         return Snapshot::default();
     };
-    let config = std::fs::read(dir.path.join("config.json"))
-        .or_else(|_| std::fs::read(st.bundle.join("config.json")))
+    // Through spec's reader (a regular file, bounded, non-blocking open): the bundle's copy is
+    // the caller's and may be a FIFO or /dev/zero by now.
+    let config = crate::spec::read_config(&dir.path.join("config.json"))
+        .or_else(|_| crate::spec::read_config(&st.bundle.join("config.json")))
         .ok();
     let planned = std::fs::read(dir.path.join(PLANNED_FILE))
         .ok()
@@ -450,7 +513,8 @@ pub fn record_refused(action: Action, id: &str, bundle: &Path, err: String) {
             .canonicalize()
             .unwrap_or_else(|_| bundle.to_path_buf()),
     );
-    ev.config_sha256 = std::fs::read(bundle.join("config.json"))
+    // A refused config may be a FIFO or a device: read it the way create does, or not at all.
+    ev.config_sha256 = crate::spec::read_config(&bundle.join("config.json"))
         .ok()
         .map(|c| sha256::hex(&c));
     ev.result = Err(err);

@@ -34,6 +34,11 @@ fn or_error(v: Result<Value, String>) -> Value {
 /// Everything below for `pid`, as the `observed` object of an event.
 pub fn observe(pid: i32) -> Value {
     let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+    // The "workload exec'd" signals (exec.fifo's hangup, the exec socket's EOF) come when execve
+    // closes close-on-exec descriptors, before it commits the new credentials and LSM label.
+    // Opening /proc/PID/environ takes the exec update lock, which execve holds until after
+    // commit_creds: once the open returns, the status read below is the workload's.
+    let _ = std::fs::File::open(proc_dir.join("environ"));
     let status = read(&proc_dir.join("status"));
     let mut out = Map::new();
     out.insert("pid".into(), pid.into());

@@ -57,7 +57,7 @@ pub const MAX_CONFIG_BYTES: u64 = 64 << 20;
 
 /// Reads config.json, which must be a regular file: it is opened non-blocking (a FIFO would
 /// otherwise block the open itself) and checked on the descriptor before anything is read.
-fn read_config(path: &Path) -> Result<Vec<u8>, SpecError> {
+pub(crate) fn read_config(path: &Path) -> Result<Vec<u8>, SpecError> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let read_err = |source| SpecError::Read {
