@@ -27,6 +27,7 @@
 
 pub mod commands;
 
+use crate::mountinfo::{self, Mount};
 use libcgroups::common::{
     AnyCgroupManager, CgroupConfig, CgroupManager, CgroupSetup, ControllerOpt, FreezerState,
 };
@@ -352,42 +353,17 @@ fn remove_children(dir: &Path) {
     }
 }
 
-/// One line of mountinfo, the fields used here.
-pub(crate) struct MountEntry {
-    mount_point: String,
-    fstype: String,
-    super_opts: String,
-}
-
 /// This process's mount table, read once: create, delete and the cgroup commands look up
 /// hierarchies several times, and the runtime's own mounts do not change while it runs (the
 /// init's mounts are made in its own mount namespace).
-fn mount_table() -> &'static [MountEntry] {
-    static TABLE: OnceLock<Vec<MountEntry>> = OnceLock::new();
+fn mount_table() -> &'static [Mount] {
+    static TABLE: OnceLock<Vec<Mount>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
             return Vec::new();
         };
-        parse_mountinfo(&info)
+        mountinfo::parse(&info)
     })
-}
-
-/// The entries of a mountinfo text; lines without the fields used here are skipped.
-pub(crate) fn parse_mountinfo(info: &str) -> Vec<MountEntry> {
-    info.lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let mount_point = left.split(' ').nth(4)?;
-            let mut r = right.split(' ');
-            let fstype = r.next()?;
-            let _source = r.next();
-            Some(MountEntry {
-                mount_point: mount_point.to_string(),
-                fstype: fstype.to_string(),
-                super_opts: r.next().unwrap_or("").to_string(),
-            })
-        })
-        .collect()
 }
 
 /// The controllers of this process's v1 cgroups (/proc/self/cgroup), read once.
@@ -417,7 +393,7 @@ fn v1_mount_point(controller: &str) -> Option<&'static str> {
 }
 
 /// `v1_mount_point` in the mount table `table`.
-pub(crate) fn v1_mount_point_in<'a>(table: &'a [MountEntry], controller: &str) -> Option<&'a str> {
+pub(crate) fn v1_mount_point_in<'a>(table: &'a [Mount], controller: &str) -> Option<&'a str> {
     table
         .iter()
         .filter(|m| m.fstype == "cgroup")
@@ -1217,7 +1193,7 @@ pub fn container_mounts() -> Vec<HierarchyMount> {
 }
 
 /// The cgroup hierarchies mounted under /sys/fs/cgroup in `table`.
-pub(crate) fn hierarchies_in(table: &[MountEntry]) -> Vec<HierarchyMount> {
+pub(crate) fn hierarchies_in(table: &[Mount]) -> Vec<HierarchyMount> {
     let mut out = Vec::new();
     for m in table {
         let (fstype, super_opts) = (m.fstype.as_str(), m.super_opts.as_str());
@@ -1269,7 +1245,7 @@ mod tests {
         let info = "30 25 0:26 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,=x,memory\n\
                     31 25 0:27 / /sys/fs/cgroupX rw - cgroup cgroup rw,pids\n\
                     32 25 0:28 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
-        let h = hierarchies_in(&parse_mountinfo(info));
+        let h = hierarchies_in(&mountinfo::parse(info));
         let names: Vec<&str> = h.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(names, ["memory", ""]);
         assert_eq!(h[0].options, [("memory".to_string(), None)]);

@@ -7,7 +7,7 @@ use crate::cgroups::{self, HierarchyMount};
 /// What the runtime derives from a /proc/self/mountinfo text: the cgroup hierarchies a
 /// container's cgroup mount reproduces, and the mount point of each v1 controller.
 pub fn mountinfo(text: &str) -> (Vec<HierarchyMount>, Vec<(&'static str, String)>) {
-    let table = cgroups::parse_mountinfo(text);
+    let table = crate::mountinfo::parse(text);
     let hierarchies = cgroups::hierarchies_in(&table);
     let v1 = cgroups::V1_CONTROLLERS
         .iter()

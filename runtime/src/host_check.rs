@@ -184,22 +184,14 @@ fn kernel() -> Value {
 pub fn layout(mountinfo: &str) -> (&'static str, Vec<String>, Option<PathBuf>) {
     let mut v1 = Vec::new();
     let mut v2_at = None;
-    for line in mountinfo.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        let f: Vec<&str> = pre.split(' ').collect();
-        let p: Vec<&str> = post.split(' ').collect();
-        if f.len() < 5 || p.len() < 3 {
-            continue;
-        }
-        match p[0] {
+    for m in crate::mountinfo::parse(mountinfo) {
+        match m.fstype.as_str() {
             // The first cgroup2 mount, or the one at /sys/fs/cgroup when there are several.
-            "cgroup2" if v2_at.is_none() || f[4] == "/sys/fs/cgroup" => {
-                v2_at = Some(PathBuf::from(f[4]));
+            "cgroup2" if v2_at.is_none() || m.mount_point == "/sys/fs/cgroup" => {
+                v2_at = Some(PathBuf::from(&m.mount_point));
             }
             "cgroup" => {
-                for o in p[2].split(',') {
+                for o in m.super_opts.split(',') {
                     if V1_CONTROLLERS.contains(&o) && !v1.iter().any(|x| x == o) {
                         v1.push(o.to_string());
                     }

@@ -169,35 +169,10 @@ fn normalise(resource: &str, value: &str) -> String {
 
 /// Where resctrl is mounted, from the mountinfo text (field 9, after " - ", is the type).
 pub fn resctrl_root_in(mountinfo: &str) -> Option<PathBuf> {
-    mountinfo.lines().find_map(|l| {
-        let (left, right) = l.split_once(" - ")?;
-        if right.split_whitespace().next()? != "resctrl" {
-            return None;
-        }
-        left.split_whitespace()
-            .nth(4)
-            .map(|p| PathBuf::from(unescape_octal(p)))
-    })
-}
-
-/// mountinfo writes space, tab, newline and backslash as \ooo.
-fn unescape_octal(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::mountinfo::parse(mountinfo)
+        .into_iter()
+        .find(|m| m.fstype == "resctrl")
+        .map(|m| PathBuf::from(m.mount_point))
 }
 
 pub fn resctrl_root() -> Result<PathBuf, IntelRdtError> {

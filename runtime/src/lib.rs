@@ -45,6 +45,7 @@ pub mod landlock;
 pub mod logging;
 pub mod masked_paths;
 pub mod memory_policy;
+pub mod mountinfo;
 pub mod mounts;
 pub mod namespaces;
 pub mod net_devices;

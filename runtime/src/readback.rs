@@ -194,20 +194,13 @@ fn lsm(proc_dir: &Path) -> Value {
 /// controllers or None for cgroup2).
 fn cgroup_mounts(mountinfo: &str) -> Vec<(PathBuf, String, Option<Vec<String>>)> {
     let mut out = Vec::new();
-    for line in mountinfo.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        let f: Vec<&str> = pre.split(' ').collect();
-        let p: Vec<&str> = post.split(' ').collect();
-        if f.len() < 5 || p.len() < 3 {
-            continue;
-        }
-        let (root, point) = (unescape(f[3]), PathBuf::from(unescape(f[4])));
-        match p[0] {
+    for m in crate::mountinfo::parse(mountinfo) {
+        let (root, point) = (m.root, PathBuf::from(m.mount_point));
+        match m.fstype.as_str() {
             "cgroup2" => out.push((point, root, None)),
             "cgroup" => {
-                let ctrls = p[2]
+                let ctrls = m
+                    .super_opts
                     .split(',')
                     .filter(|o| !matches!(*o, "rw" | "ro") && !o.starts_with("release_agent"))
                     .map(|o| o.to_string())
@@ -218,27 +211,6 @@ fn cgroup_mounts(mountinfo: &str) -> Vec<(PathBuf, String, Option<Vec<String>>)>
         }
     }
     out
-}
-
-/// mountinfo escapes space, tab, newline and backslash as \ooo.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
-            out.push(v);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The limits a process is held to, read from the cgroup files of the cgroups /proc/PID/cgroup
@@ -333,19 +305,10 @@ pub fn cgroup_limits(proc_cgroup: &str, mountinfo: &str, prefix: &Path) -> Value
 pub fn mount_confinement(mountinfo: &str) -> Value {
     // Later lines are mounted later, so the last entry for a point is the one in force.
     let mut top: Vec<(String, String, String, bool)> = Vec::new();
-    for line in mountinfo.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        let f: Vec<&str> = pre.split(' ').collect();
-        let p: Vec<&str> = post.split(' ').collect();
-        if f.len() < 6 || p.is_empty() {
-            continue;
-        }
-        let (root, point) = (unescape(f[3]), unescape(f[4]));
-        let ro = f[5].split(',').any(|o| o == "ro");
-        top.retain(|(pt, ..)| *pt != point);
-        top.push((point, root, p[0].to_string(), ro));
+    for m in crate::mountinfo::parse(mountinfo) {
+        let ro = m.read_only();
+        top.retain(|(pt, ..)| *pt != m.mount_point);
+        top.push((m.mount_point, m.root, m.fstype, ro));
     }
     let readonly_root = top.iter().find(|(pt, ..)| pt == "/").map(|t| t.3);
     let kernel_path = |pt: &str| pt.starts_with("/proc/") || pt.starts_with("/sys/");
@@ -456,7 +419,7 @@ NoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n";
 
     #[test]
     fn mountinfo_unescape() {
-        assert_eq!(unescape(r"/a\040b"), "/a b");
-        assert_eq!(unescape(r"/a\\"), r"/a\\");
+        assert_eq!(crate::mountinfo::unescape(r"/a\040b"), "/a b");
+        assert_eq!(crate::mountinfo::unescape(r"/a\\"), r"/a\\");
     }
 }
