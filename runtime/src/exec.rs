@@ -457,8 +457,6 @@ fn wait_for_process(sock: BorrowedFd<'_>, pid: i32) -> Result<(), ExecError> {
     }
 }
 
-/// The process JSON for the exec: the `--process` file with what it leaves out taken from the
-/// container's process, or the container's process changed by the command-line flags.
 /// The policy create enforced holds for every process in the container: the saved config with
 /// its process replaced by the exec'd one goes through the same check, so `--cap`, `--process`
 /// or `--apparmor` cannot give the new process what the policy refused the init.
@@ -489,6 +487,8 @@ fn check_policy(
     Ok(())
 }
 
+/// The process JSON for the exec: the `--process` file with what it leaves out taken from the
+/// container's process, or the container's process changed by the command-line flags.
 fn process_json(
     o: &ExecOptions,
     spec: &oci_spec::runtime::Spec,
